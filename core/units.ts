@@ -1,0 +1,44 @@
+/**
+ * Durations and rates as written in scenario files.
+ *
+ *   duration := number unit        unit := ms | s | m | h      e.g. "250ms", "20s", "1.5m"
+ *   rate     := number "/" unit    unit := s | m               e.g. "200/s", "30/m"
+ */
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const RATE = /^(\d+(?:\.\d+)?)\/(s|m)$/;
+const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds for a duration string, or undefined when it does not parse. */
+export function parseDurationMs(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * MS_PER_UNIT[match[2]!]!;
+}
+
+/** Events per second for a rate string, or undefined when it does not parse. */
+export function parseRatePerSec(text: string): number | undefined {
+  const match = RATE.exec(text.trim());
+  if (!match) return undefined;
+  const count = Number(match[1]);
+  return match[2] === 's' ? count : count / 60;
+}
+
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  if (Math.abs(ms) < 1000) return `${Math.round(ms)} ms`;
+  if (Math.abs(ms) < 120_000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', done);
+      clearTimeout(timer);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

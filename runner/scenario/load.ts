@@ -1,0 +1,289 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node as YamlNode, type Document } from 'yaml';
+import type { core as zcore } from 'zod';
+import { InvalidScenarioError, type ScenarioProblem } from '../../core/errors.ts';
+import { parseDurationMs, parseRatePerSec } from '../../core/units.ts';
+import { parseSelector, parseThreshold } from '../../core/thresholds.ts';
+import { scenarioDocument, type ScenarioDocument, type FaultDocument } from './schema.ts';
+import type { Scenario, ServiceSpec, FaultSpec, TargetSpec, GateSpec, LoadSpec } from './model.ts';
+import { GATE_METRICS } from './gates.ts';
+
+type Path = ReadonlyArray<string | number>;
+
+/** Reads, parses and validates a scenario file. Throws InvalidScenarioError listing every problem. */
+export async function loadScenarioFile(file: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InvalidScenarioError(file, [{ path: '', message: `cannot read file: ${(error as Error).message}` }]);
+  }
+  return parseScenario(text, file);
+}
+
+export function parseScenario(text: string, file = '<scenario>'): Scenario {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const problems: ScenarioProblem[] = [];
+  for (const error of document.errors) {
+    problems.push({ path: '', line: error.linePos?.[0].line, message: `YAML syntax: ${error.message.split('\n')[0]}` });
+  }
+  if (problems.length > 0) throw new InvalidScenarioError(file, problems);
+
+  const locate = (path: Path, keyOf = false) => lineOf(document, lineCounter, path, keyOf);
+  const raw: unknown = document.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InvalidScenarioError(file, [{ path: '', line: 1, message: 'expected a mapping with name, twin, baseline and faults' }]);
+  }
+  const parsed = scenarioDocument.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, locate));
+    throw new InvalidScenarioError(file, sortProblems(problems));
+  }
+  const scenario = buildScenario(parsed.data, (path, message) => problems.push({ path: formatPath(path), line: locate(path), message }));
+  if (problems.length > 0) throw new InvalidScenarioError(file, sortProblems(problems));
+  return scenario!;
+}
+
+function sortProblems(problems: ScenarioProblem[]): ScenarioProblem[] {
+  return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out === '' ? segment : `.${segment}`;
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let node = root;
+  for (const segment of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, unknown>)[segment];
+  }
+  return node;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${String(value)}`;
+}
+
+function describeIssue(issue: zcore.$ZodIssue, root: unknown, locate: (path: Path, keyOf?: boolean) => number | undefined): ScenarioProblem[] {
+  const path = issue.path as Path;
+  const seen = valueAt(root, path);
+  const at = (message: string, p: Path = path, keyOf = false): ScenarioProblem => ({ path: formatPath(p), line: locate(p, keyOf), message });
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => at(`unknown key ${JSON.stringify(key)}`, [...path, key], true));
+    case 'invalid_type':
+      if (seen === undefined) return [at(`missing required key (expected ${issue.expected})`)];
+      return [at(`expected ${issue.expected === 'int' ? 'an integer' : issue.expected}, saw ${show(seen)}`)];
+    case 'invalid_value':
+      return [at(`expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, saw ${show(seen)}`)];
+    case 'invalid_union': {
+      const note = issue as { discriminator?: string; options?: unknown[] };
+      if (note.discriminator !== undefined) {
+        const options = (note.options ?? []).map((v) => JSON.stringify(v)).join(', ');
+        if (seen === undefined) return [at(`missing required key ${JSON.stringify(note.discriminator)} (one of ${options})`)];
+        return [at(`expected one of ${options}, saw ${show(seen)}`)];
+      }
+      return [at(`does not match any allowed form, saw ${show(seen)}`)];
+    }
+    case 'too_small':
+      if (issue.origin === 'array') return [at(`expected at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}, saw ${Array.isArray(seen) ? seen.length : show(seen)}`)];
+      return [at(`expected at least ${issue.minimum}, saw ${show(seen)}`)];
+    case 'too_big':
+      return [at(`expected at most ${issue.maximum}, saw ${show(seen)}`)];
+    case 'invalid_format':
+      return [at(`${issue.message}, saw ${show(seen)}`)];
+    case 'invalid_key':
+      return [at(`invalid key: ${issue.issues.map((i) => i.message).join('; ')}`, path, true)];
+    default:
+      return [at(`${issue.message}, saw ${show(seen)}`)];
+  }
+}
+
+/** The 1-based line of the node at `path`, or of its nearest existing ancestor. */
+function lineOf(document: Document, lineCounter: LineCounter, path: Path, keyOf: boolean): number | undefined {
+  let node: unknown = document.contents;
+  let line = rangeLine(node, lineCounter);
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i];
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) return line;
+      if (keyOf && i === path.length - 1) return rangeLine(pair.key, lineCounter) ?? line;
+      line = rangeLine(pair.key, lineCounter) ?? line;
+      node = pair.value;
+      line = rangeLine(node, lineCounter) ?? line;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment];
+      if (node === undefined) return line;
+      line = rangeLine(node, lineCounter) ?? line;
+    } else {
+      return line;
+    }
+  }
+  return line;
+}
+
+function rangeLine(node: unknown, lineCounter: LineCounter): number | undefined {
+  const range = (node as YamlNode | undefined)?.range;
+  if (!range) return undefined;
+  return lineCounter.linePos(range[0]).line;
+}
+
+type Report = (path: Path, message: string) => void;
+
+/** Turns a schema-valid document into a Scenario, checking units and cross-references. */
+function buildScenario(document: ScenarioDocument, report: Report): Scenario | undefined {
+  const duration = (value: string, path: Path, { positive = true } = {}): number => {
+    const ms = parseDurationMs(value);
+    if (ms === undefined) {
+      report(path, `expected a duration such as "20s", "500ms" or "1m", saw ${JSON.stringify(value)}`);
+      return Number.NaN;
+    }
+    if (positive && ms <= 0) report(path, `expected a duration above zero, saw ${JSON.stringify(value)}`);
+    return ms;
+  };
+
+  const services: ServiceSpec[] = Object.entries(document.twin.services).map(([name, spec]) => ({
+    name,
+    kind: spec.kind,
+    replicas: spec.replicas,
+    heartbeatMs: duration(spec.heartbeat, ['twin', 'services', name, 'heartbeat']),
+    electionMs: duration(spec.election, ['twin', 'services', name, 'election']),
+  }));
+  if (services.length === 0) report(['twin', 'services'], 'expected at least one service');
+  for (const service of services) {
+    if (service.electionMs < 5 * service.heartbeatMs) {
+      report(['twin', 'services', service.name, 'election'], `etcd needs election >= 5 x heartbeat (${service.heartbeatMs} ms), saw ${service.electionMs} ms`);
+    }
+  }
+  const serviceByName = new Map(services.map((s) => [s.name, s]));
+
+  const load: LoadSpec[] = document.load.map((spec, i) => {
+    const target = serviceByName.get(spec.target);
+    if (!target) report(['load', i, 'target'], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(spec.target)}`);
+    const ratePerSec = parseRatePerSec(spec.rate);
+    if (ratePerSec === undefined || ratePerSec <= 0) report(['load', i, 'rate'], `expected a rate such as "200/s" or "30/m", saw ${JSON.stringify(spec.rate)}`);
+    if (Math.abs(spec.mix.put + spec.mix.get - 1) > 1e-9) report(['load', i, 'mix'], `expected put + get = 1, saw ${spec.mix.put} + ${spec.mix.get}`);
+    return { name: spec.name, kind: spec.kind, target: spec.target, ratePerSec: ratePerSec ?? Number.NaN, mix: spec.mix, timeoutMs: duration(spec.timeout, ['load', i, 'timeout']) };
+  });
+  const loadNames = new Set<string>();
+  load.forEach((spec, i) => {
+    if (loadNames.has(spec.name)) report(['load', i, 'name'], `duplicate load name ${JSON.stringify(spec.name)}`);
+    loadNames.add(spec.name);
+  });
+
+  const prometheus = document.observe.prometheus ?? services.map((s) => s.name);
+  prometheus.forEach((name, i) => {
+    if (!serviceByName.has(name)) report(['observe', 'prometheus', i], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(name)}`);
+  });
+
+  const warmupMs = duration(document.baseline.warmup, ['baseline', 'warmup']);
+  const faults = document.faults.map((fault, i) => buildFault(fault, i, serviceByName, duration, report));
+  const ids = new Set<string>();
+  faults.forEach((fault, i) => {
+    if (ids.has(fault.id)) report(['faults', i, 'id'], `duplicate fault id ${JSON.stringify(fault.id)}`);
+    ids.add(fault.id);
+    if (fault.atMs < warmupMs) {
+      report(['faults', i, 'at'], `fault starts at ${fault.atMs} ms, inside the ${warmupMs} ms warm-up: detectors need a fault-free baseline`);
+    }
+  });
+
+  const gates: GateSpec[] = [];
+  for (const [metricSource, thresholdSources] of Object.entries(document.gates)) {
+    const selector = parseSelector(metricSource);
+    if (typeof selector === 'string') {
+      report(['gates', metricSource], selector);
+      continue;
+    }
+    const known = GATE_METRICS[selector.metric];
+    if (!known) {
+      report(['gates', metricSource], `unknown metric ${JSON.stringify(selector.metric)} (expected one of ${Object.keys(GATE_METRICS).join(', ')})`);
+      continue;
+    }
+    for (const tag of Object.keys(selector.tags)) {
+      if (!known.tags.includes(tag)) report(['gates', metricSource], `metric ${selector.metric} has no tag ${JSON.stringify(tag)} (tags: ${known.tags.join(', ') || 'none'})`);
+    }
+    const thresholds = thresholdSources.map((source, i) => {
+      const threshold = parseThreshold(source);
+      if (typeof threshold === 'string') report(['gates', metricSource, i], threshold);
+      return threshold;
+    });
+    gates.push({ selector, thresholds: thresholds.filter((t) => typeof t !== 'string') });
+  }
+
+  return {
+    name: document.name,
+    ...(document.description === undefined ? {} : { description: document.description }),
+    ...(document.seed === undefined ? {} : { seed: document.seed }),
+    twin: { backend: document.twin.backend, services },
+    load,
+    observe: { intervalMs: duration(document.observe.interval, ['observe', 'interval']), prometheus },
+    baseline: { warmupMs, detectors: document.baseline.detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}) },
+    faults,
+    recoveryMs: duration(document.recovery, ['recovery'], { positive: false }),
+    gates,
+  };
+}
+
+const ROLE_TARGET = /^([a-z0-9][a-z0-9-]*)\.(leader|follower|random)$/;
+
+/** Parses `etcd.leader`, `etcd.follower`, `etcd.random` or a member name such as `etcd-2`. */
+export function parseTarget(source: string, services: ReadonlyMap<string, ServiceSpec>): TargetSpec | string {
+  const role = ROLE_TARGET.exec(source);
+  if (role) {
+    const service = role[1]!;
+    if (!services.has(service)) return `expected a service of the twin (${[...services.keys()].join(', ')}) before ".${role[2]}", saw ${JSON.stringify(service)}`;
+    return { kind: 'role', service, role: role[2] as 'leader', source };
+  }
+  for (const service of services.values()) {
+    for (let i = 1; i <= service.replicas; i++) {
+      if (source === `${service.name}-${i}`) return { kind: 'member', service: service.name, member: source, source };
+    }
+  }
+  const members = [...services.values()].flatMap((s) => Array.from({ length: s.replicas }, (_, i) => `${s.name}-${i + 1}`));
+  return `expected <service>.leader, <service>.follower, <service>.random or a member (${members.join(', ')}), saw ${JSON.stringify(source)}`;
+}
+
+function buildFault(fault: FaultDocument, index: number, services: ReadonlyMap<string, ServiceSpec>, duration: (value: string, path: Path) => number, report: Report): FaultSpec {
+  const base = { id: fault.id ?? `fault-${index + 1}`, atMs: duration(fault.at, ['faults', index, 'at']), durationMs: duration(fault.duration, ['faults', index, 'duration']) };
+  const target = (source: string, path: Path): TargetSpec => {
+    const parsed = parseTarget(source, services);
+    if (typeof parsed === 'string') {
+      report(path, parsed);
+      return { kind: 'member', service: '', member: source, source };
+    }
+    return parsed;
+  };
+  switch (fault.mode) {
+    case 'isolate':
+      return { ...base, type: 'partition', mode: 'isolate', target: target(fault.target, ['faults', index, 'target']) };
+    case 'one-way':
+      return {
+        ...base, type: 'partition', mode: 'one-way', target: target(fault.target, ['faults', index, 'target']),
+        ...(fault.to ? { to: fault.to.map((t, j) => target(t, ['faults', index, 'to', j])) } : {}),
+      };
+    case 'split': {
+      const groups = fault.groups.map((group, g) => group.map((t, j) => target(t, ['faults', index, 'groups', g, j])));
+      const seen = new Map<string, number>();
+      groups.forEach((group, g) => group.forEach((t, j) => {
+        if (t.kind === 'member') {
+          if (seen.has(t.member)) report(['faults', index, 'groups', g, j], `${t.member} is already in group ${seen.get(t.member)}`);
+          seen.set(t.member, g);
+        }
+      }));
+      return { ...base, type: 'partition', mode: 'split', groups };
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { Threshold, MetricSelector } from '../../core/thresholds.ts';
+
+/** A validated scenario: every duration in ms, every rate per second, every reference checked. */
+export interface Scenario {
+  name: string;
+  description?: string;
+  /** Undefined when the file has none: the runner draws one and records it. */
+  seed?: number;
+  twin: { backend: 'netns'; services: ServiceSpec[] };
+  load: LoadSpec[];
+  observe: { intervalMs: number; prometheus: string[] };
+  baseline: { warmupMs: number; detectors: DetectorName[]; series?: string[] };
+  faults: FaultSpec[];
+  recoveryMs: number;
+  gates: GateSpec[];
+}
+
+export type DetectorName = 'robust-z';
+
+export interface ServiceSpec {
+  name: string;
+  kind: 'etcd';
+  replicas: number;
+  heartbeatMs: number;
+  electionMs: number;
+}
+
+export interface LoadSpec {
+  name: string;
+  kind: 'etcd-kv';
+  target: string;
+  ratePerSec: number;
+  mix: { put: number; get: number };
+  timeoutMs: number;
+}
+
+/** Who a fault hits, resolved when it fires: a role (`etcd.leader`) or a named member (`etcd-2`). */
+export type TargetSpec =
+  | { kind: 'role'; service: string; role: 'leader' | 'follower' | 'random'; source: string }
+  | { kind: 'member'; service: string; member: string; source: string };
+
+interface FaultTiming {
+  id: string;
+  atMs: number;
+  durationMs: number;
+}
+
+export type PartitionSpec = FaultTiming & { type: 'partition' } & (
+  | { mode: 'isolate'; target: TargetSpec }
+  | { mode: 'one-way'; target: TargetSpec; to?: TargetSpec[] }
+  | { mode: 'split'; groups: TargetSpec[][] }
+);
+
+export type FaultSpec = PartitionSpec;
+
+export interface GateSpec {
+  selector: MetricSelector;
+  thresholds: Threshold[];
+}

@@ -1,0 +1,69 @@
+import * as z from 'zod';
+
+/**
+ * The scenario file as written: strict objects (unknown keys are errors), a
+ * discriminated union on fault `type`, durations and rates still as text.
+ * `model.ts` turns a document that passed this schema into a `Scenario`.
+ */
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, { error: 'expected lower-case letters, digits and dashes (at most 40)' });
+const text = z.string();
+
+const etcdService = z.strictObject({
+  kind: z.literal('etcd'),
+  replicas: z.int().min(1).max(7).default(3),
+  /** raft heartbeat interval; etcd's default is 100ms */
+  heartbeat: text.default('100ms'),
+  /** raft election timeout; etcd's default is 1000ms */
+  election: text.default('1000ms'),
+});
+
+export const serviceDocument = z.discriminatedUnion('kind', [etcdService]);
+
+const etcdKvLoad = z.strictObject({
+  name,
+  kind: z.literal('etcd-kv'),
+  target: text,
+  rate: text,
+  mix: z.strictObject({ put: z.number().min(0).max(1).default(0.5), get: z.number().min(0).max(1).default(0.5) }).default({ put: 0.5, get: 0.5 }),
+  /** per-request deadline */
+  timeout: text.default('1s'),
+});
+
+export const loadDocument = z.discriminatedUnion('kind', [etcdKvLoad]);
+
+const faultCommon = { id: name.optional(), at: text, duration: text };
+
+const partitionFault = z.discriminatedUnion('mode', [
+  z.strictObject({ ...faultCommon, type: z.literal('partition'), mode: z.literal('isolate'), target: text }),
+  z.strictObject({ ...faultCommon, type: z.literal('partition'), mode: z.literal('one-way'), target: text, to: z.array(text).min(1).optional() }),
+  z.strictObject({ ...faultCommon, type: z.literal('partition'), mode: z.literal('split'), groups: z.array(z.array(text).min(1)).min(2) }),
+]);
+
+export const faultDocument = z.discriminatedUnion('type', [partitionFault]);
+
+export const scenarioDocument = z.strictObject({
+  name,
+  description: text.optional(),
+  seed: z.int().min(0).max(2 ** 32 - 1).optional(),
+  twin: z.strictObject({
+    backend: z.enum(['netns']).default('netns'),
+    services: z.record(name, serviceDocument),
+  }),
+  load: z.array(loadDocument).default([]),
+  observe: z.strictObject({
+    interval: text.default('1s'),
+    prometheus: z.array(text).optional(),
+  }).default({ interval: '1s' }),
+  baseline: z.strictObject({
+    warmup: text,
+    detectors: z.array(z.enum(['robust-z'])).min(1).default(['robust-z']),
+    /** series names (exact, or ending in `*`) the detectors watch; default: the key series */
+    series: z.array(text).min(1).optional(),
+  }),
+  faults: z.array(faultDocument).min(1),
+  recovery: text.default('20s'),
+  gates: z.record(text, z.array(text).min(1)).default({}),
+});
+
+export type ScenarioDocument = z.output<typeof scenarioDocument>;
+export type FaultDocument = z.output<typeof faultDocument>;

@@ -1,0 +1,181 @@
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, type ExecResult } from '../../../core/exec.ts';
+import { TwinError } from '../../../core/errors.ts';
+import { processStartTime, killNetnsProcesses, type Ledger } from '../../../runner/ledger.ts';
+import { chooseSubnet } from './subnet.ts';
+
+export interface NetnsHost {
+  /** Host name in the twin, e.g. `etcd-2`. */
+  name: string;
+  /** Network namespace, e.g. `moat-3f9a1c-etcd-2`. */
+  netns: string;
+  ip: string;
+  /** Host-side veth, on the run's bridge. */
+  veth: string;
+}
+
+export interface ManagedProcess {
+  host: string;
+  name: string;
+  pid: number;
+  logFile: string;
+  /** Resolves with the exit code (or 128+signal) when the process ends. */
+  exited: Promise<number>;
+  /** Whether moat asked it to stop (an exit after that is not a crash). */
+  stopping: boolean;
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * A network of namespaces on one bridge, all named after the run id and recorded in the
+ * ledger before they exist. Processes run inside with their output in the run folder.
+ */
+export class NetnsNetwork {
+  readonly runId: string;
+  readonly bridge: string;
+  readonly gateway: string;
+  readonly hosts = new Map<string, NetnsHost>();
+  readonly processes: ManagedProcess[] = [];
+  readonly #ledger: Ledger;
+  readonly #logDir: string;
+  readonly #prefix: string;
+
+  private constructor(runId: string, ledger: Ledger, logDir: string, prefix: string, gateway: string) {
+    this.runId = runId;
+    this.#ledger = ledger;
+    this.#logDir = logDir;
+    this.#prefix = prefix;
+    this.gateway = gateway;
+    this.bridge = `mb-${runId}`;
+  }
+
+  static async create(options: { runId: string; ledger: Ledger; logDir: string; hostNames: readonly string[] }): Promise<NetnsNetwork> {
+    if (options.hostNames.length > 200) throw new TwinError(`a netns twin holds at most 200 hosts, saw ${options.hostNames.length}`);
+    const { prefix, gateway } = await chooseSubnet(parseInt(options.runId.slice(0, 2), 16));
+    const network = new NetnsNetwork(options.runId, options.ledger, options.logDir, prefix, gateway);
+    try {
+      await network.#createBridge();
+      await Promise.all(options.hostNames.map((name, index) => network.#createHost(name, index)));
+    } catch (error) {
+      await network.destroy();
+      throw new TwinError(`could not build the netns twin: ${(error as Error).message}`, { cause: error });
+    }
+    return network;
+  }
+
+  host(name: string): NetnsHost {
+    const host = this.hosts.get(name);
+    if (!host) throw new TwinError(`no host ${JSON.stringify(name)} in the twin (hosts: ${[...this.hosts.keys()].join(', ')})`);
+    return host;
+  }
+
+  async #createBridge(): Promise<void> {
+    this.#ledger.add({ kind: 'link', name: this.bridge });
+    await run('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+    // Keep bridged twin traffic out of the host's iptables (a host firewall's FORWARD DROP must not
+    // partition the twin by accident); older kernels may lack the knob, which is harmless.
+    await run('ip', ['link', 'set', this.bridge, 'type', 'bridge', 'nf_call_iptables', '0'], { allowFailure: true });
+    await run('ip', ['addr', 'add', `${this.gateway}/24`, 'dev', this.bridge]);
+    await run('ip', ['link', 'set', this.bridge, 'up']);
+  }
+
+  async #createHost(name: string, index: number): Promise<void> {
+    const netns = `moat-${this.runId}-${name}`;
+    const veth = `mv-${this.runId}-${index}`;
+    if (veth.length > 15) throw new TwinError(`interface name ${veth} exceeds 15 characters`);
+    const ip = `${this.#prefix}.${10 + index}`;
+    this.#ledger.add({ kind: 'netns', name: netns });
+    await run('ip', ['netns', 'add', netns]);
+    this.#ledger.add({ kind: 'link', name: veth });
+    await run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    await run('ip', ['link', 'set', veth, 'master', this.bridge, 'up']);
+    await run('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    await run('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
+    await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    this.hosts.set(name, { name, netns, ip, veth });
+  }
+
+  /** Runs a command inside a host's namespace to completion. */
+  exec(hostName: string, command: string, args: readonly string[], options: { allowFailure?: boolean; input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return run('ip', ['netns', 'exec', this.host(hostName).netns, command, ...args], options);
+  }
+
+  /** Whether a TCP connection from inside `fromHost` to ip:port opens within the timeout. */
+  async canConnect(fromHost: string, ip: string, port: number, timeoutMs = 500): Promise<boolean> {
+    const seconds = (timeoutMs / 1000).toFixed(3);
+    const result = await this.exec(fromHost, 'timeout', [seconds, 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`], { allowFailure: true });
+    return result.code === 0;
+  }
+
+  /** Starts a long-running process inside a host; stdout and stderr go to `<logDir>/<name>.log`. */
+  spawn(hostName: string, name: string, command: string, args: readonly string[]): ManagedProcess {
+    const host = this.host(hostName);
+    const logFile = join(this.#logDir, `${name}.log`);
+    const key = this.#ledger.add({ kind: 'process', name, netns: host.netns });
+    const fd = openSync(logFile, 'a');
+    // detached: the twin's processes live in their own process group, so a Ctrl-C at the terminal
+    // reaches only moat, which then heals faults and stops them in order.
+    const child = spawn('ip', ['netns', 'exec', host.netns, command, ...args], { stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    if (child.pid === undefined) throw new TwinError(`could not start ${command} in ${hostName}`);
+    const pid = child.pid;
+    this.#ledger.update(key, { kind: 'process', name, netns: host.netns, pid, startTime: processStartTime(pid) ?? '' });
+    const exited = new Promise<number>((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.#ledger.remove(key);
+        resolve(code ?? 128 + (signal ? signalNumber(signal) : 0));
+      });
+      child.on('error', () => resolve(127));
+    });
+    const managed: ManagedProcess = {
+      host: hostName, name, pid, logFile, exited, stopping: false,
+      async stop(graceMs = 500) {
+        managed.stopping = true;
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
+    this.processes.push(managed);
+    return managed;
+  }
+
+  /** Stops every process, then removes namespaces, veths and the bridge: reverse order of creation. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop()));
+    await Promise.all([...this.hosts.values()].map(async (host) => {
+      if (existsSync(`/run/netns/${host.netns}`)) {
+        await killNetnsProcesses(host.netns);
+        await run('ip', ['netns', 'delete', host.netns], { allowFailure: true });
+      }
+      this.#ledger.remove(`netns:${host.netns}`);
+      // the veth pair dies with its namespace
+      await run('ip', ['link', 'delete', host.veth], { allowFailure: true });
+      this.#ledger.remove(`link:${host.veth}`);
+    }));
+    // hosts that failed half-way are still in the ledger under their names
+    for (const resource of this.#ledger.outstanding()) {
+      if (resource.kind === 'netns' && resource.name.startsWith(`moat-${this.runId}-`)) {
+        await killNetnsProcesses(resource.name);
+        await run('ip', ['netns', 'delete', resource.name], { allowFailure: true });
+        this.#ledger.remove(`netns:${resource.name}`);
+      }
+      if (resource.kind === 'link' && resource.name.startsWith(`mv-${this.runId}-`)) {
+        await run('ip', ['link', 'delete', resource.name], { allowFailure: true });
+        this.#ledger.remove(`link:${resource.name}`);
+      }
+    }
+    await run('ip', ['link', 'delete', this.bridge], { allowFailure: true });
+    this.#ledger.remove(`link:${this.bridge}`);
+    this.hosts.clear();
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
+  return numbers[signal] ?? 0;
+}

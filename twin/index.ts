@@ -1,0 +1,76 @@
+import { mkdirSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TwinError } from '../core/errors.ts';
+import type { Ledger } from '../runner/ledger.ts';
+import type { Scenario } from '../runner/scenario/index.ts';
+import { NetnsNetwork, type NetnsHost } from './backends/netns/network.ts';
+import { EtcdCluster, memberNames } from './services/etcd.ts';
+
+export { EtcdCluster, memberNames, ETCD_CLIENT_PORT, ETCD_PEER_PORT, type LeaderView, type MemberView } from './services/etcd.ts';
+export type { NetnsHost, ManagedProcess } from './backends/netns/network.ts';
+export { NetnsNetwork } from './backends/netns/network.ts';
+
+/**
+ * A running replica of the scenario's topology. Dispose of it (or call `down()`) to stop every
+ * process and remove every namespace it made; both are idempotent.
+ */
+export interface StartedTwin extends AsyncDisposable {
+  readonly runId: string;
+  readonly network: NetnsNetwork;
+  readonly services: ReadonlyMap<string, EtcdCluster>;
+  /** Twin hosts by name, e.g. `etcd-1`. */
+  readonly hosts: ReadonlyMap<string, NetnsHost>;
+  service(name: string): EtcdCluster;
+  down(): Promise<void>;
+}
+
+export interface TwinOptions {
+  runId: string;
+  ledger: Ledger;
+  /** Where process logs go (the run folder's `logs/`). */
+  logDir: string;
+  readyTimeoutMs?: number;
+}
+
+/** Builds the netns twin: one namespace per member, then each service's processes, then waits for readiness. */
+export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Promise<StartedTwin> {
+  mkdirSync(options.logDir, { recursive: true });
+  const hostNames = twin.services.flatMap((spec) => memberNames(spec));
+  const network = await NetnsNetwork.create({ runId: options.runId, ledger: options.ledger, logDir: options.logDir, hostNames });
+  // Member data lives on tmpfs when there is one: a disposable twin, and a steady fsync baseline.
+  const dataRoot = join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', `moat-${options.runId}`);
+  options.ledger.add({ kind: 'dir', path: dataRoot });
+  const services = new Map<string, EtcdCluster>();
+  let downed = false;
+  const down = async () => {
+    if (downed) return;
+    downed = true;
+    await network.destroy();
+    rmSync(dataRoot, { recursive: true, force: true });
+    options.ledger.remove(`dir:${dataRoot}`);
+  };
+  try {
+    await Promise.all(twin.services.map(async (spec) => {
+      services.set(spec.name, await EtcdCluster.start({
+        spec, network, runId: options.runId, dataDir: join(dataRoot, spec.name),
+        ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+      }));
+    }));
+  } catch (error) {
+    await down();
+    throw error instanceof TwinError ? error : new TwinError(`twin did not start: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    runId: options.runId,
+    network,
+    services,
+    hosts: network.hosts,
+    service(name) {
+      const service = services.get(name);
+      if (!service) throw new TwinError(`no service ${JSON.stringify(name)} in the twin (services: ${[...services.keys()].join(', ')})`);
+      return service;
+    },
+    down,
+    [Symbol.asyncDispose]: down,
+  };
+}

@@ -1,0 +1,168 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TwinError, errorMessage } from '../../core/errors.ts';
+import { sleep } from '../../core/units.ts';
+import type { ServiceSpec } from '../../runner/scenario/index.ts';
+import type { NetnsNetwork, ManagedProcess } from '../backends/netns/network.ts';
+
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+
+export interface EtcdMember {
+  name: string;
+  ip: string;
+  clientUrl: string;
+  process: ManagedProcess;
+  /** raft member id as etcd reports it (decimal string), learnt once ready. */
+  memberId?: string;
+}
+
+/** What each member says about leadership at one moment. */
+export interface MemberView {
+  member: string;
+  reachable: boolean;
+  memberId?: string;
+  leader?: string;
+  raftTerm?: number;
+  error?: string;
+}
+
+export interface LeaderView {
+  /** The leader in the highest term any reachable member reports, or null when none has one. */
+  leader: string | null;
+  term: number;
+  views: MemberView[];
+  /** Whether every reachable member names the same leader. */
+  agreed: boolean;
+}
+
+/** Host names for a service's members: `etcd-1`, `etcd-2`, … */
+export function memberNames(spec: Pick<ServiceSpec, 'name' | 'replicas'>): string[] {
+  return Array.from({ length: spec.replicas }, (_, i) => `${spec.name}-${i + 1}`);
+}
+
+/** A running etcd cluster of Debian's etcd 3.4, one member per netns host. */
+export class EtcdCluster {
+  readonly spec: ServiceSpec;
+  readonly members: EtcdMember[];
+
+  private constructor(spec: ServiceSpec, members: EtcdMember[]) {
+    this.spec = spec;
+    this.members = members;
+  }
+
+  static async start(options: { spec: ServiceSpec; network: NetnsNetwork; dataDir: string; runId: string; readyTimeoutMs?: number }): Promise<EtcdCluster> {
+    const { spec, network, dataDir, runId } = options;
+    const names = memberNames(spec);
+    const initialCluster = names.map((name) => `${name}=http://${network.host(name).ip}:${ETCD_PEER_PORT}`).join(',');
+    const members = names.map((name): EtcdMember => {
+      const ip = network.host(name).ip;
+      const memberDir = join(dataDir, name);
+      mkdirSync(memberDir, { recursive: true });
+      const process = network.spawn(name, name, 'etcd', [
+        '--name', name,
+        '--data-dir', memberDir,
+        '--listen-client-urls', `http://${ip}:${ETCD_CLIENT_PORT},http://127.0.0.1:${ETCD_CLIENT_PORT}`,
+        '--advertise-client-urls', `http://${ip}:${ETCD_CLIENT_PORT}`,
+        '--listen-peer-urls', `http://${ip}:${ETCD_PEER_PORT}`,
+        '--initial-advertise-peer-urls', `http://${ip}:${ETCD_PEER_PORT}`,
+        '--initial-cluster', initialCluster,
+        '--initial-cluster-state', 'new',
+        '--initial-cluster-token', `moat-${runId}-${spec.name}`,
+        '--heartbeat-interval', String(spec.heartbeatMs),
+        '--election-timeout', String(spec.electionMs),
+        '--logger', 'zap',
+        '--log-outputs', 'stderr',
+      ]);
+      return { name, ip, clientUrl: `http://${ip}:${ETCD_CLIENT_PORT}`, process };
+    });
+    const cluster = new EtcdCluster(spec, members);
+    await cluster.waitReady(options.readyTimeoutMs ?? 15_000);
+    return cluster;
+  }
+
+  get endpoints(): string[] {
+    return this.members.map((m) => m.clientUrl);
+  }
+
+  member(name: string): EtcdMember {
+    const member = this.members.find((m) => m.name === name);
+    if (!member) throw new TwinError(`no etcd member ${name} (members: ${this.members.map((m) => m.name).join(', ')})`);
+    return member;
+  }
+
+  /** Waits until every member answers /health and a leader is elected. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const last = new Map<string, string>();
+    for (;;) {
+      const results = await Promise.all(this.members.map(async (member) => {
+        const exit = await Promise.race([member.process.exited, Promise.resolve(undefined)]);
+        if (exit !== undefined) throw new TwinError(`${member.name} exited with ${exit} while starting (see ${member.process.logFile})`);
+        try {
+          const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(500) });
+          const body = await response.text();
+          if (response.ok && body.includes('"true"')) return true;
+          last.set(member.name, `HTTP ${response.status} ${body.trim()}`);
+        } catch (error) {
+          last.set(member.name, describeFetchError(error));
+        }
+        return false;
+      }));
+      if (results.every(Boolean)) {
+        const view = await this.leader();
+        if (view.leader !== null) {
+          for (const member of this.members) member.memberId = view.views.find((v) => v.member === member.name)?.memberId;
+          return;
+        }
+        last.set('cluster', 'no leader elected yet');
+      }
+      if (Date.now() > deadline) {
+        const seen = [...last].map(([name, what]) => `${name}: ${what}`).join('; ');
+        throw new TwinError(`etcd cluster ${this.spec.name} not ready after ${timeoutMs} ms (last: ${seen})`);
+      }
+      await sleep(50);
+    }
+  }
+
+  /** Asks every member, in parallel, who leads. */
+  async leader(timeoutMs = 300): Promise<LeaderView> {
+    const raw = await Promise.all(this.members.map(async (member) => {
+      try {
+        const response = await fetch(`${member.clientUrl}/v3/maintenance/status`, {
+          method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (!response.ok) return { member: member.name, reachable: false, error: `HTTP ${response.status}` };
+        const status = (await response.json()) as { header?: { member_id?: string }; leader?: string; raftTerm?: string };
+        return { member: member.name, reachable: true, memberId: status.header?.member_id, leaderId: status.leader, raftTerm: Number(status.raftTerm ?? 0) };
+      } catch (error) {
+        return { member: member.name, reachable: false, error: describeFetchError(error) };
+      }
+    }));
+    const idToName = new Map<string, string>();
+    for (const member of this.members) if (member.memberId) idToName.set(member.memberId, member.name);
+    for (const view of raw) if ('memberId' in view && view.memberId) idToName.set(view.memberId, view.member);
+    const views = raw.map((view): MemberView => {
+      if (!view.reachable || !('leaderId' in view)) return { member: view.member, reachable: false, ...('error' in view && view.error ? { error: view.error } : {}) };
+      const leader = view.leaderId && view.leaderId !== '0' ? idToName.get(view.leaderId) ?? `id:${view.leaderId}` : undefined;
+      return { member: view.member, reachable: true, raftTerm: view.raftTerm, ...(leader ? { leader } : {}), ...(view.memberId ? { memberId: view.memberId } : {}) };
+    });
+    const reachable = views.filter((v) => v.reachable);
+    const term = Math.max(0, ...reachable.map((v) => v.raftTerm ?? 0));
+    const newest = reachable.filter((v) => v.raftTerm === term && v.leader);
+    const leader = newest[0]?.leader ?? null;
+    const agreed = reachable.length > 0 && reachable.every((v) => v.leader === leader);
+    return { leader, term, views, agreed };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.process.stop()));
+  }
+}
+
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return cause.code === 'ECONNREFUSED' ? 'connection refused' : cause.code;
+  if ((error as Error).name === 'TimeoutError') return 'timed out';
+  return errorMessage(error);
+}
