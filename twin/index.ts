@@ -4,7 +4,7 @@ import { TwinError } from '../core/errors.ts';
 import type { Ledger } from '../runner/ledger.ts';
 import type { Scenario } from '../runner/scenario/index.ts';
 import { NetnsNetwork, type NetnsHost } from './backends/netns/network.ts';
-import { EtcdCluster, memberNames } from './services/etcd.ts';
+import { EtcdCluster, memberNames, ETCD_PEER_PORT } from './services/etcd.ts';
 
 export { EtcdCluster, memberNames, ETCD_CLIENT_PORT, ETCD_PEER_PORT, type LeaderView, type MemberView } from './services/etcd.ts';
 export type { NetnsHost, ManagedProcess } from './backends/netns/network.ts';
@@ -21,6 +21,8 @@ export interface StartedTwin extends AsyncDisposable {
   /** Twin hosts by name, e.g. `etcd-1`. */
   readonly hosts: ReadonlyMap<string, NetnsHost>;
   service(name: string): EtcdCluster;
+  /** A port that host listens on, for probe connections (etcd: the peer port). */
+  probePort(host: string): number;
   down(): Promise<void>;
 }
 
@@ -69,6 +71,9 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
       const service = services.get(name);
       if (!service) throw new TwinError(`no service ${JSON.stringify(name)} in the twin (services: ${[...services.keys()].join(', ')})`);
       return service;
+    },
+    probePort() {
+      return ETCD_PEER_PORT;
     },
     down,
     [Symbol.asyncDispose]: down,

@@ -94,6 +94,11 @@ export class NetnsNetwork {
     await run('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     await run('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    // Conntrack on from the first packet, so that a later one-way cut can tell which side opened
+    // each connection (conntrack picking a flow up mid-stream would guess its direction).
+    const table = `moat_${this.runId}_track`;
+    this.#ledger.add({ kind: 'nft-table', netns, family: 'inet', name: table });
+    await run('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: trackingTable(table) });
     this.hosts.set(name, { name, netns, ip, veth });
   }
 
@@ -152,6 +157,7 @@ export class NetnsNetwork {
         await killNetnsProcesses(host.netns);
         await run('ip', ['netns', 'delete', host.netns], { allowFailure: true });
       }
+      this.#ledger.remove(`nft:${host.netns}:inet:moat_${this.runId}_track`);
       this.#ledger.remove(`netns:${host.netns}`);
       // the veth pair dies with its namespace
       await run('ip', ['link', 'delete', host.veth], { allowFailure: true });
@@ -159,6 +165,9 @@ export class NetnsNetwork {
     }));
     // hosts that failed half-way are still in the ledger under their names
     for (const resource of this.#ledger.outstanding()) {
+      if (resource.kind === 'nft-table' && resource.netns.startsWith(`moat-${this.runId}-`) && !existsSync(`/run/netns/${resource.netns}`)) {
+        this.#ledger.remove(`nft:${resource.netns}:inet:${resource.name}`);
+      }
       if (resource.kind === 'netns' && resource.name.startsWith(`moat-${this.runId}-`)) {
         await killNetnsProcesses(resource.name);
         await run('ip', ['netns', 'delete', resource.name], { allowFailure: true });
@@ -173,6 +182,15 @@ export class NetnsNetwork {
     this.#ledger.remove(`link:${this.bridge}`);
     this.hosts.clear();
   }
+}
+
+function trackingTable(table: string): string {
+  return [
+    `table inet ${table} {`,
+    `  chain prerouting { type filter hook prerouting priority -300; policy accept; ct state new counter; }`,
+    `  chain output { type filter hook output priority -300; policy accept; ct state new counter; }`,
+    `}`,
+  ].join('\n');
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

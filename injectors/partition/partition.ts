@@ -1,0 +1,165 @@
+import { HealError, InjectionError, errorMessage } from '../../core/errors.ts';
+import { formatMs } from '../../core/units.ts';
+import type { PartitionSpec, TargetSpec } from '../../runner/scenario/index.ts';
+import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } from '../types.ts';
+import { partitionTables, droppedPackets, type PartitionPlan, type TableScript } from './rules.ts';
+
+function describeTarget(target: TargetSpec): string {
+  return target.source;
+}
+
+/**
+ * Network partitions made of nftables drop rules inside the twin's namespaces.
+ * - isolate: the target can neither send to nor receive from any other twin host;
+ * - one-way: the target cannot reach `to` (default: every other host), while `to` still reaches it;
+ * - split: hosts in different groups cannot talk; hosts in no group keep every link.
+ * The run's own host (the bridge gateway, where load and scraping come from) is never cut.
+ */
+export const partitionInjector: Injector<PartitionSpec> = {
+  type: 'partition',
+
+  describe(spec) {
+    const window = `at ${formatMs(spec.atMs)} for ${formatMs(spec.durationMs)}`;
+    switch (spec.mode) {
+      case 'isolate': return `partition ${spec.id}: isolate ${describeTarget(spec.target)} from every other twin host, ${window}`;
+      case 'one-way': return `partition ${spec.id}: ${describeTarget(spec.target)} cannot reach ${spec.to ? spec.to.map(describeTarget).join(', ') : 'any other twin host'} (the reverse still works), ${window}`;
+      case 'split': return `partition ${spec.id}: split into ${spec.groups.map((g) => `[${g.map(describeTarget).join(', ')}]`).join(' | ')}, ${window}`;
+    }
+  },
+
+  async inject(spec, context) {
+    const { plan, label, hosts } = await resolvePlan(spec, context);
+    const addresses = [...context.twin.hosts.values()].map((h) => ({ name: h.name, ip: h.ip }));
+    const table = `moat_${context.runId}_f${context.faultIndex}`;
+    const scripts = partitionTables(plan, addresses, table);
+    const fault = new ActivePartition(context, table, scripts, plan, label, hosts);
+    try {
+      await Promise.all(scripts.map((s) => fault.apply(s)));
+    } catch (error) {
+      await fault.heal().catch(() => undefined);
+      throw new InjectionError(`partition ${spec.id} could not be applied: ${errorMessage(error)}`, { cause: error });
+    }
+    return fault;
+  },
+};
+
+async function resolvePlan(spec: PartitionSpec, context: InjectionContext): Promise<{ plan: PartitionPlan; label: string; hosts: string[] }> {
+  switch (spec.mode) {
+    case 'isolate': {
+      const target = await context.resolve(spec.target, `${spec.id}.target`);
+      return { plan: { mode: 'isolate', target: target.host }, label: target.label, hosts: [target.host] };
+    }
+    case 'one-way': {
+      const from = await context.resolve(spec.target, `${spec.id}.target`);
+      const to: string[] = [];
+      if (spec.to) {
+        for (const [i, t] of spec.to.entries()) to.push((await context.resolve(t, `${spec.id}.to[${i}]`, [from.host, ...to])).host);
+      } else {
+        to.push(...[...context.twin.hosts.keys()].filter((h) => h !== from.host));
+      }
+      if (to.includes(from.host)) throw new InjectionError(`partition ${spec.id}: ${from.host} cannot be cut from itself`);
+      return { plan: { mode: 'one-way', from: from.host, to }, label: `${from.label} -/-> ${to.join(', ')}`, hosts: [from.host, ...to] };
+    }
+    case 'split': {
+      const groups: string[][] = [];
+      const taken: string[] = [];
+      for (const [g, group] of spec.groups.entries()) {
+        const resolved: string[] = [];
+        for (const [i, t] of group.entries()) {
+          const host = (await context.resolve(t, `${spec.id}.groups[${g}][${i}]`, taken)).host;
+          resolved.push(host);
+          taken.push(host);
+        }
+        groups.push(resolved);
+      }
+      return { plan: { mode: 'split', groups }, label: groups.map((g) => `[${g.join(', ')}]`).join(' | '), hosts: groups.flat() };
+    }
+  }
+}
+
+class ActivePartition implements ActiveFault, Verifiable {
+  readonly target: string;
+  readonly hosts: readonly string[];
+  readonly #context: InjectionContext;
+  readonly #table: string;
+  readonly #scripts: TableScript[];
+  readonly #plan: PartitionPlan;
+  readonly #applied: string[] = [];
+  #healing: Promise<void> | undefined;
+
+  constructor(context: InjectionContext, table: string, scripts: TableScript[], plan: PartitionPlan, label: string, hosts: string[]) {
+    this.#context = context;
+    this.#table = table;
+    this.#scripts = scripts;
+    this.#plan = plan;
+    this.target = label;
+    this.hosts = hosts;
+  }
+
+  #netns(host: string): string {
+    return this.#context.twin.network.host(host).netns;
+  }
+
+  async apply({ host, script }: TableScript): Promise<void> {
+    this.#context.ledger.add({ kind: 'nft-table', netns: this.#netns(host), family: 'inet', name: this.#table });
+    this.#applied.push(host);
+    await this.#context.twin.network.exec(host, 'nft', ['-f', '-'], { input: script });
+  }
+
+  heal(): Promise<void> {
+    this.#healing ??= this.#heal();
+    return this.#healing;
+  }
+
+  async #heal(): Promise<void> {
+    const failures: string[] = [];
+    await Promise.all(this.#applied.map(async (host) => {
+      const result = await this.#context.twin.network.exec(host, 'nft', ['delete', 'table', 'inet', this.#table], { allowFailure: true });
+      if (result.code === 0 || /No such file or directory/.test(result.stderr)) {
+        this.#context.ledger.remove(`nft:${this.#netns(host)}:inet:${this.#table}`);
+      } else {
+        failures.push(`${host}: ${result.stderr.trim()}`);
+      }
+    }));
+    if (failures.length > 0) throw new HealError(`partition tables could not be removed (${failures.join('; ')})`);
+  }
+
+  /**
+   * Evidence that the cut is real: probe connections across it now fail (and, for one-way
+   * cuts, the reverse direction still opens), and the drop rules counted real packets.
+   */
+  async verify(): Promise<Evidence[]> {
+    const { network } = this.#context.twin;
+    const probes = this.#probes();
+    const evidence: Evidence[] = await Promise.all(probes.map(async ({ from, to, expectOpen }): Promise<Evidence> => {
+      const port = this.#context.twin.probePort(to);
+      const open = await network.canConnect(from, network.host(to).ip, port, 500);
+      const what = `${from} -> ${to}:${port} ${open ? 'connected' : 'timed out'}`;
+      return { t: this.#context.now(), kind: 'probe', ok: open === expectOpen, detail: `${what} (expected ${expectOpen ? 'open' : 'cut'})` };
+    }));
+    for (const { host } of this.#scripts) {
+      const listing = await network.exec(host, 'nft', ['list', 'table', 'inet', this.#table], { allowFailure: true });
+      const dropped = droppedPackets(listing.stdout);
+      evidence.push({ t: this.#context.now(), kind: 'counter', ok: dropped > 0, detail: `${host}: ${dropped} packets dropped by ${this.#table}` });
+    }
+    return evidence;
+  }
+
+  #probes(): { from: string; to: string; expectOpen: boolean }[] {
+    const all = [...this.#context.twin.hosts.keys()];
+    switch (this.#plan.mode) {
+      case 'isolate': {
+        const target = this.#plan.target;
+        return all.filter((h) => h !== target).flatMap((peer) => [{ from: target, to: peer, expectOpen: false }, { from: peer, to: target, expectOpen: false }]);
+      }
+      case 'one-way': {
+        const from = this.#plan.from;
+        return this.#plan.to.flatMap((to) => [{ from, to, expectOpen: false }, { from: to, to: from, expectOpen: true }]);
+      }
+      case 'split': {
+        const [first, second] = this.#plan.groups;
+        return first && second ? [{ from: first[0]!, to: second[0]!, expectOpen: false }, { from: second[0]!, to: first[0]!, expectOpen: false }] : [];
+      }
+    }
+  }
+}

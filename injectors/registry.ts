@@ -1,0 +1,12 @@
+import type { FaultSpec } from '../runner/scenario/index.ts';
+import { partitionInjector } from './partition/index.ts';
+import type { Injector } from './types.ts';
+
+/** Every fault type moat knows, listed explicitly. */
+const injectors: { [T in FaultSpec['type']]: Injector<Extract<FaultSpec, { type: T }>> } = {
+  partition: partitionInjector,
+};
+
+export function injectorFor<S extends FaultSpec>(spec: S): Injector<S> {
+  return injectors[spec.type] as unknown as Injector<S>;
+}
