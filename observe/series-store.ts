@@ -1,0 +1,45 @@
+import { writeFileSync } from 'node:fs';
+import type { Series } from '../core/series.ts';
+
+/** Canonical key of a series: `name{a="1",b="2"}` with labels sorted. */
+export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
+  const parts = Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`);
+  return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
+}
+
+interface Growing {
+  name: string;
+  labels: Record<string, string>;
+  t: number[];
+  v: number[];
+}
+
+/** Every series of a run, appended to as observations arrive; time in ms since the run clock's zero. */
+export class SeriesStore {
+  readonly #series = new Map<string, Growing>();
+
+  append(name: string, labels: Record<string, string>, t: number, v: number): void {
+    const key = seriesKey(name, labels);
+    let series = this.#series.get(key);
+    if (!series) {
+      series = { name, labels: { ...labels }, t: [], v: [] };
+      this.#series.set(key, series);
+    }
+    series.t.push(t);
+    series.v.push(v);
+  }
+
+  get size(): number {
+    return this.#series.size;
+  }
+
+  snapshot(): Series[] {
+    return [...this.#series.values()].map((s) => ({ name: s.name, labels: { ...s.labels }, t: Float64Array.from(s.t), v: Float64Array.from(s.v) }));
+  }
+
+  /** One JSON object per line: `{ name, labels, t: [...], v: [...] }`. */
+  writeJsonLines(file: string): void {
+    const lines = [...this.#series.values()].map((s) => JSON.stringify({ name: s.name, labels: s.labels, t: s.t, v: s.v.map((v) => (Number.isFinite(v) ? v : null)) }));
+    writeFileSync(file, lines.join('\n') + (lines.length ? '\n' : ''));
+  }
+}
