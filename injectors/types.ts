@@ -2,15 +2,9 @@ import type { SeededRandom } from '../core/random.ts';
 import type { Ledger } from '../runner/ledger.ts';
 import type { FaultSpec, TargetSpec } from '../runner/scenario/index.ts';
 import type { StartedTwin } from '../twin/index.ts';
+import type { Evidence } from '../core/journal.ts';
 
-/** One observation that a fault did (or did not) take effect. */
-export interface Evidence {
-  /** ms since the run clock's zero */
-  t: number;
-  kind: 'probe' | 'counter' | 'leader' | 'note';
-  ok: boolean;
-  detail: string;
-}
+export type { Evidence };
 
 /**
  * A fault that is in effect. `heal()` may be called any number of times: the first call

@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { run, which } from '../core/exec.ts';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** what a failed check breaks; optional checks do not fail the doctor */
+  needed: boolean;
+}
+
+/** Tells what is installed or missing, and whether root, netns, nftables and tracefs work. */
+export async function doctor(): Promise<number> {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string, needed = true) => checks.push({ name, ok, detail, needed });
+
+  const major = Number(process.versions.node.split('.')[0]);
+  add('node', major >= 24, `${process.version}${major >= 24 ? '' : ' (moat needs 24 or later)'}`);
+  add('root', process.getuid?.() === 0, process.getuid?.() === 0 ? 'running as root' : 'network namespaces and nftables need root');
+  for (const [program, why, needed] of [
+    ['ip', 'iproute2: namespaces, veths, bridge', true],
+    ['nft', 'nftables: partitions', true],
+    ['etcd', 'etcd-server: the etcd twin', true],
+    ['etcdctl', 'etcd-client: manual inspection', false],
+    ['bpftrace', 'eBPF probes (not used yet)', false],
+  ] as const) {
+    const path = await which(program);
+    add(program, path !== undefined, path ? `${path} (${why})` : `missing (${why}); apt-get install ${program === 'ip' ? 'iproute2' : program === 'nft' ? 'nftables' : program === 'etcd' ? 'etcd-server' : program === 'etcdctl' ? 'etcd-client' : program}`, needed);
+  }
+  if (process.getuid?.() === 0) {
+    const name = `moat-doctor-${process.pid}`;
+    const netns = await run('ip', ['netns', 'add', name], { allowFailure: true });
+    if (netns.code === 0) {
+      const nft = await run('ip', ['netns', 'exec', name, 'nft', 'add', 'table', 'inet', 'moat_doctor'], { allowFailure: true });
+      add('netns', true, 'a network namespace can be created');
+      add('nftables in netns', nft.code === 0, nft.code === 0 ? 'tables can be created inside a namespace' : nft.stderr.trim());
+      await run('ip', ['netns', 'delete', name], { allowFailure: true });
+    } else {
+      add('netns', false, netns.stderr.trim());
+    }
+  }
+  const tracefs = existsSync('/sys/kernel/tracing/events') || existsSync('/sys/kernel/debug/tracing/events');
+  add('tracefs', tracefs, tracefs ? 'mounted' : 'not mounted (mount -t tracefs nodev /sys/kernel/tracing); needed by eBPF probes', false);
+  const bridgeNf = readIfExists('/proc/sys/net/bridge/bridge-nf-call-iptables');
+  add('bridge netfilter', true, bridgeNf === '1' ? 'br_netfilter is on; moat turns it off per twin bridge' : 'off', false);
+
+  for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : c.needed ? 'FAIL' : 'warn'}  ${c.name.padEnd(18)} ${c.detail}\n`);
+  const failed = checks.filter((c) => !c.ok && c.needed);
+  process.stdout.write(failed.length === 0 ? 'moat can run here\n' : `${failed.length} required check${failed.length === 1 ? '' : 's'} failed\n`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,127 @@
+import type { Alarm, Detection } from './detection.ts';
+import type { RandomChoice } from './random.ts';
+
+/** One observation that a fault did (or did not) take effect. */
+export interface Evidence {
+  /** ms since the run clock's zero */
+  t: number;
+  kind: 'probe' | 'counter' | 'leader' | 'note';
+  ok: boolean;
+  detail: string;
+}
+
+/** One step of the run, timed. */
+export interface Activity {
+  name: string;
+  start: string;
+  end: string;
+  durationMs: number;
+  status: 'succeeded' | 'failed';
+  output?: unknown;
+  error?: string;
+}
+
+/** All times are ms since the run clock's zero (`Journal.clockZero`); null when it never happened. */
+export interface FaultRecord {
+  id: string;
+  type: string;
+  description: string;
+  /** as resolved when the fault fired, e.g. `etcd-2 (leader)` */
+  target: string | null;
+  hosts: string[];
+  scheduledAt: number;
+  appliedAt: number | null;
+  healedAt: number | null;
+  verified: { ok: boolean; evidence: Evidence[] };
+  /** for faults on a service with a leader: the first new leader after the fault, and how soon */
+  leaderChange?: { from: string | null; to: string; afterMs: number };
+  /** from heal until the load was healthy again and members agreed on a leader */
+  recoveryMs: number | null;
+  error?: string;
+}
+
+export interface TimelineEvent {
+  t: number;
+  kind: 'phase' | 'fault-applied' | 'fault-verified' | 'fault-healed' | 'fault-failed' | 'leader-change' | 'alarm' | 'process-exit';
+  detail: string;
+}
+
+export interface LoadSummary {
+  name: string;
+  requests: number;
+  errors: number;
+  availability: number;
+  byOp: Record<string, { requests: number; errors: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null }>;
+  ackedWrites: number;
+  lostWrites: number;
+  lostKeys: string[];
+  indeterminateApplied: number;
+  scheduleLagP99Ms: number;
+  readBackError?: string;
+}
+
+export interface GateResult {
+  metric: string;
+  threshold: string;
+  /** the value the threshold was compared with; null when there was nothing to aggregate */
+  actual: number | null;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DetectorSummary {
+  detector: string;
+  detected: number;
+  missed: number;
+  medianTtdMs: number | null;
+  falseAlarms: number;
+  falseAlarmsPerHour: number;
+  nab: { standard: number; reward_low_fp: number; reward_low_fn: number };
+}
+
+export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted';
+
+/**
+ * The single source of truth of a run. Reports are pure functions of it; a run that crashed
+ * still writes one, and its status says so.
+ */
+export interface Journal {
+  moatVersion: string;
+  runId: string;
+  scenarioFile: string;
+  /** the scenario as validated */
+  scenario: unknown;
+  scenarioName: string;
+  description?: string;
+  seed: number;
+  status: RunStatus;
+  startedAt: string;
+  endedAt: string;
+  /** wall-clock time of t = 0: when the twin was ready and observation began */
+  clockZero: string | null;
+  durationMs: number;
+  runDir: string;
+  versions: Record<string, string>;
+  plan: string[];
+  activities: Activity[];
+  faults: FaultRecord[];
+  timeline: TimelineEvent[];
+  randomChoices: RandomChoice[];
+  series: { file: string; count: number; watched: string[] };
+  warmupEndsAt: number;
+  runEndsAt: number | null;
+  detectors: string[];
+  graceMs: number;
+  alarms: Alarm[];
+  /** per fault x detector: the first alarm on any watched series */
+  detections: Detection[];
+  /** per fault x detector x series */
+  seriesDetections: Detection[];
+  falseAlarms: Alarm[];
+  detectorScores: DetectorSummary[];
+  load: LoadSummary[];
+  gates: GateResult[];
+  verdict: { passed: boolean; reasons: string[] };
+  cleanup: { ok: boolean; leftovers: string[] };
+  error?: string;
+}

@@ -1,0 +1,82 @@
+import type { Journal } from '../core/journal.ts';
+
+/** Escapes text for a Markdown table cell. */
+export function cell(text: string | number | null | undefined): string {
+  if (text === null || text === undefined) return '-';
+  return String(text).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
+}
+
+function ms(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) < 10_000) return `${Math.round(value)} ms`;
+  return `${(value / 1000).toFixed(1)} s`;
+}
+
+function at(t: number | null | undefined): string {
+  return t === null || t === undefined ? '-' : `${(t / 1000).toFixed(2)} s`;
+}
+
+function table(header: string[], rows: (string | number | null | undefined)[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+const TIMELINE_ALARMS_SHOWN = 25;
+
+/** The run summary for a terminal, a pull-request comment or a chat: a pure function of the journal. */
+export function renderMarkdown(journal: Journal): string {
+  const verdict = journal.verdict.passed ? 'PASSED' : 'FAILED';
+  const out: string[] = [];
+  out.push(`# moat run: ${journal.scenarioName} - ${verdict}`);
+  out.push('');
+  out.push(`run \`${journal.runId}\` · seed ${journal.seed} · status **${journal.status}** · ${ms(journal.durationMs)} · \`${journal.runDir}\``);
+  if (journal.description) out.push('', `> ${journal.description.replace(/\n/g, ' ')}`);
+  out.push('', '## Plan', '', ...journal.plan.map((line) => `- ${line}`));
+
+  out.push('', '## Timeline', '');
+  const alarms = journal.timeline.filter((e) => e.kind === 'alarm');
+  const shown = journal.timeline.filter((e) => e.kind !== 'alarm' || alarms.indexOf(e) < TIMELINE_ALARMS_SHOWN);
+  out.push(table(['t', 'event', 'detail'], shown.map((e) => [at(e.t), e.kind, e.detail])));
+  if (alarms.length > TIMELINE_ALARMS_SHOWN) out.push('', `(${alarms.length - TIMELINE_ALARMS_SHOWN} more alarms in journal.json)`);
+
+  out.push('', '## Faults', '');
+  out.push(table(['fault', 'target', 'scheduled', 'applied', 'healed', 'verified', 'new leader', 'recovery'], journal.faults.map((f) => [
+    f.id, f.target, at(f.scheduledAt), f.appliedAt === null ? `never${f.error ? `: ${f.error}` : ''}` : `${at(f.appliedAt)} (+${Math.round(f.appliedAt - f.scheduledAt)} ms)`,
+    at(f.healedAt), f.verified.evidence.length === 0 ? 'no evidence' : `${f.verified.ok ? 'yes' : 'NO'} (${f.verified.evidence.filter((e) => e.ok).length}/${f.verified.evidence.length})`,
+    f.leaderChange ? `${f.leaderChange.to} after ${ms(f.leaderChange.afterMs)}` : '-', f.recoveryMs === null ? 'not recovered' : ms(f.recoveryMs),
+  ])));
+  for (const f of journal.faults) {
+    if (f.verified.evidence.length === 0) continue;
+    out.push('', `Evidence for ${cell(f.id)}:`, ...f.verified.evidence.map((e) => `- ${e.ok ? 'ok' : 'FAILED'} [${e.kind}] ${cell(e.detail)}`));
+  }
+
+  out.push('', '## Detection', '', `Time to detect (TTD) per fault x detector x watched series; an alarm counts within [applied, healed + ${ms(journal.graceMs)}].`, '');
+  const detected = journal.seriesDetections.filter((d) => d.ttdMs !== null);
+  const missedSeries = journal.seriesDetections.length - detected.length;
+  out.push(table(['fault', 'detector', 'series', 'TTD'], [
+    ...journal.detections.map((d) => [d.faultId, d.detector, `first of any: ${d.series ?? 'none'}`, d.ttdMs === null ? 'MISS' : ms(d.ttdMs)]),
+    ...detected.sort((a, b) => a.ttdMs! - b.ttdMs!).map((d) => [d.faultId, d.detector, d.series ?? '-', ms(d.ttdMs)]),
+  ]));
+  if (missedSeries > 0) out.push('', `${missedSeries} watched series did not alarm during a fault (misses; see journal.json seriesDetections).`);
+  out.push('', table(['detector', 'detected', 'missed', 'median TTD', 'false alarms', 'false alarms / h', 'NAB standard', 'NAB low-FP', 'NAB low-FN'], journal.detectorScores.map((d) => [
+    d.detector, d.detected, d.missed, ms(d.medianTtdMs), d.falseAlarms, d.falseAlarmsPerHour.toFixed(1), d.nab.standard.toFixed(3), d.nab.reward_low_fp.toFixed(3), d.nab.reward_low_fn.toFixed(3),
+  ])));
+
+  out.push('', '## Load', '');
+  out.push(table(['load', 'op', 'requests', 'errors', 'availability', 'p50', 'p99', 'max'], journal.load.flatMap((l) => Object.entries(l.byOp).map(([op, o]) => [
+    l.name, op, o.requests, o.errors, o.requests ? `${((1 - o.errors / o.requests) * 100).toFixed(2)}%` : '-', ms(o.p50Ms), ms(o.p99Ms), ms(o.maxMs),
+  ]))));
+  for (const l of journal.load) {
+    out.push('', `${cell(l.name)}: ${l.ackedWrites} acknowledged writes, **${l.lostWrites} lost**${l.indeterminateApplied ? `, ${l.indeterminateApplied} unacknowledged writes found applied` : ''}; schedule lag p99 ${ms(l.scheduleLagP99Ms)}${l.readBackError ? `; read-back failed: ${cell(l.readBackError)}` : ''}`);
+  }
+
+  if (journal.gates.length > 0) {
+    out.push('', '## Gates', '');
+    out.push(table(['gate', 'threshold', 'actual', 'result'], journal.gates.map((g) => [g.metric, g.threshold, g.detail.split(': ').slice(1).join(': '), g.ok ? 'pass' : 'FAIL'])));
+  }
+
+  out.push('', '## Verdict', '', `**${verdict}**`);
+  if (journal.verdict.reasons.length) out.push('', ...journal.verdict.reasons.map((r) => `- ${cell(r)}`));
+  if (journal.cleanup.leftovers.length) out.push('', `Cleanup leftovers: ${journal.cleanup.leftovers.map(cell).join('; ')}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,419 @@
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes, randomInt } from 'node:crypto';
+import { MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
+import { SeededRandom } from '../core/random.ts';
+import { formatMs, sleep } from '../core/units.ts';
+import { seriesLabel, type Series } from '../core/series.ts';
+import type { Activity, FaultRecord, Journal, RunStatus, TimelineEvent } from '../core/journal.ts';
+import { injectorFor, isVerifiable, type ActiveFault, type InjectionContext } from '../injectors/index.ts';
+import { twinUp, ETCD_CLIENT_PORT, type StartedTwin } from '../twin/index.ts';
+import { ETCD_METRICS } from '../twin/services/etcd.ts';
+import { EtcdKvLoad, type LoadResult } from '../load/etcd-kv.ts';
+import { SeriesStore } from '../observe/series-store.ts';
+import { Scraper, type ScrapeTarget } from '../observe/scraper.ts';
+import { runDetectors, scoreAlarms } from '../detect/index.ts';
+import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts';
+import { resolveTarget } from './targets.ts';
+import { fanOut, type RunObserver } from './observers.ts';
+import { evaluateGates, firstLeaderChange, recoveryAfter, summarizeLoad } from './analyze.ts';
+import { collectVersions, MOAT_VERSION } from './versions.ts';
+import type { Scenario } from './scenario/index.ts';
+
+export interface RunOptions {
+  scenarioFile: string;
+  /** the parent folder; the run gets its own folder inside */
+  outDir: string;
+  cleanupStale?: boolean;
+  /** overrides the scenario's seed */
+  seed?: number;
+  stateDir?: string;
+  observers?: RunObserver[];
+  /** abort from outside (tests); SIGINT and SIGTERM do the same */
+  signal?: AbortSignal;
+  /** grace after heal during which an alarm still counts as a detection */
+  graceMs?: number;
+}
+
+/** The plan a run follows, one line per step: what `moat run --dry-run` prints. */
+export function describePlan(scenario: Scenario): string[] {
+  const lines = [
+    `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms)`).join('; ')}`,
+    ...scenario.load.map((l) => `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
+    `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms`,
+    `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors ${scenario.baseline.detectors.join(', ')} fitted on it`,
+    ...scenario.faults.map((f) => injectorFor(f).describe(f)),
+    `recovery: ${formatMs(scenario.recoveryMs)} after the last heal, then every acknowledged write is read back`,
+    ...scenario.gates.map((g) => `gate ${g.selector.source}: ${g.thresholds.map((t) => t.source).join(', ')}`),
+  ];
+  return lines;
+}
+
+/** When the last fault heals plus the recovery window: the length of the observed run. */
+export function runLengthMs(scenario: Scenario): number {
+  return Math.max(scenario.baseline.warmupMs, ...scenario.faults.map((f) => f.atMs + f.durationMs)) + scenario.recoveryMs;
+}
+
+class Interrupted extends MoatError {
+  override name = 'Interrupted';
+}
+
+/** The series the detectors watch unless the scenario names its own. */
+const KEY_SERIES = new Set([
+  'load_error_ratio', 'load_latency_p99_ms',
+  'etcd_server_has_leader', 'etcd_server_leader_changes_seen_total:rate', 'etcd_server_proposals_failed_total:rate',
+]);
+
+function watched(series: Series, patterns: readonly string[] | undefined): boolean {
+  if (patterns) {
+    const label = seriesLabel(series);
+    return patterns.some((p) => (p.endsWith('*') ? label.startsWith(p.slice(0, -1)) : label === p || series.name === p));
+  }
+  return KEY_SERIES.has(series.name) && (series.labels.op === undefined || series.labels.op === 'all');
+}
+
+/**
+ * One chaos run, top to bottom: twin up → observe and load → warm-up → faults on schedule (each
+ * injected, verified, healed) → recovery → read-back → teardown (always) → detection, gates and
+ * the journal (always). Faults are healed and the twin torn down on error, SIGINT and SIGTERM.
+ */
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<Journal> {
+  const runId = randomBytes(3).toString('hex');
+  const startedAt = new Date();
+  const runDir = resolve(options.outDir, `${scenario.name}-${startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${runId}`);
+  const logDir = join(runDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const seed = options.seed ?? scenario.seed ?? randomInt(2 ** 32);
+  const random = new SeededRandom(seed);
+  const notify = fanOut(options.observers ?? []);
+  const journal: Journal = {
+    moatVersion: MOAT_VERSION, runId, scenarioFile: options.scenarioFile, scenario, scenarioName: scenario.name,
+    ...(scenario.description ? { description: scenario.description.trim() } : {}),
+    seed, status: 'completed', startedAt: startedAt.toISOString(), endedAt: '', clockZero: null, durationMs: 0, runDir,
+    versions: {}, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
+    series: { file: 'series.jsonl', count: 0, watched: [] }, warmupEndsAt: scenario.faults.reduce((min, f) => Math.min(min, f.atMs), Infinity), runEndsAt: null,
+    detectors: scenario.baseline.detectors, graceMs: options.graceMs ?? 5000,
+    alarms: [], detections: [], seriesDetections: [], falseAlarms: [], detectorScores: [], load: [], gates: [],
+    verdict: { passed: false, reasons: [] }, cleanup: { ok: true, leftovers: [] },
+  };
+  const activity = async <T>(name: string, work: () => Promise<T>, output?: (value: T) => unknown): Promise<T> => {
+    const start = new Date();
+    const record: Activity = { name, start: start.toISOString(), end: '', durationMs: 0, status: 'succeeded' };
+    journal.activities.push(record);
+    try {
+      const value = await work();
+      if (output) record.output = output(value);
+      return value;
+    } catch (error) {
+      record.status = 'failed';
+      record.error = errorMessage(error);
+      throw error;
+    } finally {
+      const end = new Date();
+      record.end = end.toISOString();
+      record.durationMs = end.getTime() - start.getTime();
+    }
+  };
+
+  // Refuse to run over the remains of a crashed run unless told to clean them first.
+  const stale = staleLedgers(options.stateDir);
+  if (stale.length > 0) {
+    if (!options.cleanupStale) {
+      throw new StaleLedgerError(`a crashed run left resources behind (${stale.map((l) => `run ${l.runId}: ${l.outstanding.length} resources`).join('; ')}); run \`moat cleanup\` or pass --cleanup-stale`);
+    }
+    await activity('cleanup-stale', async () => Promise.all(stale.map((l) => cleanupLedger(l))), (steps) => steps.flat());
+  }
+
+  const abort = new AbortController();
+  let status: RunStatus = 'completed';
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) {
+      process.stderr.write(`moat: ${signal} again: still healing faults and tearing down; please wait\n`);
+      return;
+    }
+    status = 'interrupted';
+    notify.phase('interrupted', `${signal}: healing faults and tearing down`);
+    abort.abort(new Interrupted(`interrupted by ${signal}`));
+  };
+  const onExternalAbort = () => onSignal('SIGTERM');
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  options.signal?.addEventListener('abort', onExternalAbort);
+
+  const ledger = Ledger.open(runId, { ...(options.stateDir ? { stateDir: options.stateDir } : {}), runDir });
+  const store = new SeriesStore();
+  let clockZeroMs = 0;
+  const now = () => performance.now() - clockZeroMs;
+  const record = (kind: TimelineEvent['kind'], detail: string) => {
+    const event = { t: Math.round(now()), kind, detail };
+    journal.timeline.push(event);
+    notify.event(event);
+  };
+  const active = new Map<string, ActiveFault>();
+  const loads: EtcdKvLoad[] = [];
+  const loadResults: LoadResult[] = [];
+  let twin: StartedTwin | undefined;
+  let scraper: Scraper | undefined;
+  let stopLeaderPoll: (() => Promise<void>) | undefined;
+  let tickTimer: NodeJS.Timeout | undefined;
+  const leaderAgreedAt: { t: number; agreed: boolean }[] = [];
+
+  const checkAbort = () => {
+    if (abort.signal.aborted) throw abort.signal.reason;
+  };
+  const sleepUntil = async (t: number) => {
+    const wait = t - now();
+    if (wait > 0) await sleep(wait, abort.signal);
+    checkAbort();
+  };
+
+  try {
+    journal.versions = await collectVersions();
+    notify.phase('twin-up', describePlan(scenario)[0]!);
+    twin = await activity('twin-up', () => twinUp(scenario.twin, { runId, ledger, logDir }), (t) => ({ hosts: [...t.hosts.values()].map((h) => ({ name: h.name, ip: h.ip, netns: h.netns })) }));
+    checkAbort();
+    const startedTwin = twin;
+    for (const process of twin.network.processes) {
+      void process.exited.then((code) => {
+        if (!process.stopping) record('process-exit', `${process.name} exited unexpectedly with ${code} (log: ${process.logFile})`);
+      });
+    }
+
+    // t = 0: the twin is ready; observation and load begin.
+    clockZeroMs = performance.now();
+    journal.clockZero = new Date().toISOString();
+    const targets: ScrapeTarget[] = scenario.observe.prometheus.flatMap((name) => startedTwin.service(name).members.map((m) => ({
+      url: `${m.clientUrl}/metrics`, labels: { service: name, member: m.name }, select: ETCD_METRICS,
+    })));
+    scraper = new Scraper(targets, store, now);
+    scraper.start(scenario.observe.intervalMs);
+    stopLeaderPoll = pollLeaders(startedTwin, now, (service, from, to, term) => {
+      record('leader-change', `${service}: ${from ?? 'none'} -> ${to ?? 'none'} (term ${term})`);
+    }, (t, agreed) => leaderAgreedAt.push({ t, agreed }), store);
+    for (const spec of scenario.load) {
+      const load = new EtcdKvLoad({
+        spec, endpoints: startedTwin.service(spec.target).members.map((m) => `http://${m.ip}:${ETCD_CLIENT_PORT}`),
+        runId, random: new SeededRandom(seed ^ hashString(spec.name)), now, ackFile: join(runDir, `acked-writes-${spec.name}.jsonl`),
+      });
+      loads.push(load);
+      load.start();
+    }
+    const runEnd = runLengthMs(scenario);
+    journal.runEndsAt = runEnd;
+    tickTimer = setInterval(() => notify.tick(now(), tickState(now(), scenario, journal.faults, runEnd)), 1000);
+
+    notify.phase('warm-up', `${formatMs(scenario.baseline.warmupMs)} of steady state before the first fault`);
+    const faultTasks = scenario.faults.map(async (spec, faultIndex) => {
+      const fault: FaultRecord = {
+        id: spec.id, type: spec.type, description: injectorFor(spec).describe(spec), target: null, hosts: [],
+        scheduledAt: spec.atMs, appliedAt: null, healedAt: null, verified: { ok: false, evidence: [] }, recoveryMs: null,
+      };
+      journal.faults.push(fault);
+      await sleepUntil(spec.atMs);
+      const context: InjectionContext = {
+        runId, twin: startedTwin, ledger, random, now, faultIndex,
+        resolve: (target, what, exclude) => resolveTarget(startedTwin, target, random, what, exclude),
+      };
+      let injected: ActiveFault;
+      try {
+        injected = await activity(`inject ${spec.id}`, () => injectorFor(spec).inject(spec, context), (f) => ({ target: f.target }));
+      } catch (error) {
+        fault.error = errorMessage(error);
+        record('fault-failed', `${spec.id}: ${fault.error}`);
+        // one fault that cannot be applied ends the run: the others are cancelled and healed
+        if (!abort.signal.aborted) abort.abort(error);
+        throw error;
+      }
+      fault.appliedAt = Math.round(now());
+      fault.target = injected.target;
+      fault.hosts = [...injected.hosts];
+      active.set(spec.id, injected);
+      record('fault-applied', `${spec.id} on ${injected.target} (${Math.round(fault.appliedAt - spec.atMs)} ms after schedule)`);
+      notify.phase('fault', `${spec.id} active on ${injected.target} for ${formatMs(spec.durationMs)}`);
+      if (isVerifiable(injected)) {
+        // verify once traffic has had time to hit the cut, and before the fault ends
+        await sleepUntil(fault.appliedAt + Math.min(3000, spec.durationMs / 2));
+        const evidence = await activity(`verify ${spec.id}`, () => injected.verify());
+        fault.verified = { ok: evidence.length > 0 && evidence.every((e) => e.ok), evidence };
+        record('fault-verified', `${spec.id}: ${fault.verified.ok ? 'took effect' : 'NOT verified'} (${evidence.filter((e) => e.ok).length}/${evidence.length} checks)`);
+      }
+      await sleepUntil(fault.appliedAt + spec.durationMs);
+      await activity(`heal ${spec.id}`, () => injected.heal());
+      fault.healedAt = Math.round(now());
+      active.delete(spec.id);
+      record('fault-healed', `${spec.id} on ${injected.target}`);
+    });
+    const settled = await Promise.allSettled(faultTasks);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+
+    notify.phase('recovery', `${formatMs(scenario.recoveryMs)} of observation after the last heal`);
+    await sleepUntil(runEnd);
+    await activity('stop-load', () => Promise.all(loads.map((l) => l.stop())));
+    notify.phase('read-back', 'reading every acknowledged write back');
+    for (const load of loads) loadResults.push(await activity(`read-back ${load.spec.name}`, () => load.result(), (r) => ({ acked: r.ackedWrites, lost: r.lostWrites })));
+  } catch (error) {
+    status = error instanceof Interrupted ? 'interrupted' : 'failed';
+    journal.error = errorMessage(error);
+  } finally {
+    // Rollbacks run whatever happened above: heal, stop, tear down, strike off.
+    notify.phase('teardown', 'healing faults and stopping the twin');
+    clearInterval(tickTimer);
+    for (const [id, fault] of active) {
+      try {
+        await activity(`heal ${id} (teardown)`, () => fault.heal());
+        const record = journal.faults.find((f) => f.id === id);
+        if (record && record.healedAt === null) record.healedAt = Math.round(now());
+      } catch (error) {
+        journal.cleanup.ok = false;
+        journal.cleanup.leftovers.push(`fault ${id}: ${errorMessage(error)}`);
+      }
+    }
+    await Promise.all(loads.map((l) => l.stop().catch(() => undefined)));
+    for (const load of loads) {
+      if (!loadResults.some((r) => r.name === load.spec.name)) loadResults.push({ ...(await load.result().catch(() => undefined)) ?? emptyLoadResult(load.spec.name) });
+    }
+    for (const load of loads) {
+      for (const point of load.series()) store.append(point.name, point.labels, point.t, point.v);
+      load.close();
+    }
+    await scraper?.stop();
+    await stopLeaderPoll?.();
+    if (twin) {
+      const started = twin;
+      await activity('twin-down', () => started.down()).catch((error) => journal.cleanup.leftovers.push(`twin: ${errorMessage(error)}`));
+    }
+    if (!ledger.close()) {
+      // whatever the orderly teardown missed, the ledger still lists: undo it from there
+      const steps = await cleanupLedger(readLedgerFile(ledger.file));
+      const left = steps.filter((s) => !s.ok);
+      journal.cleanup.ok = left.length === 0;
+      journal.cleanup.leftovers.push(...left.map((s) => `${s.key}: ${s.detail}`));
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    options.signal?.removeEventListener('abort', onExternalAbort);
+  }
+
+  notify.phase('analysis', 'detection, scores and gates');
+  journal.status = status;
+  analyze(journal, scenario, store, loadResults, leaderAgreedAt);
+  const endedAt = new Date();
+  journal.endedAt = endedAt.toISOString();
+  journal.durationMs = endedAt.getTime() - startedAt.getTime();
+  store.writeJsonLines(join(runDir, journal.series.file));
+  writeFileSync(join(runDir, 'journal.json'), JSON.stringify(journal, null, 2) + '\n');
+  notify.end(journal.status);
+  return journal;
+}
+
+function emptyLoadResult(name: string): LoadResult {
+  return { name, requests: 0, errors: 0, availability: 0, byOp: {}, ackedWrites: 0, lostWrites: 0, lostKeys: [], indeterminateApplied: 0, scheduleLagP99Ms: 0, readBackError: 'the run ended before the read-back' };
+}
+
+function analyze(journal: Journal, scenario: Scenario, store: SeriesStore, loads: LoadResult[], agreement: { t: number; agreed: boolean }[]): void {
+  const all = store.snapshot();
+  journal.series.count = all.length;
+  const watchedSeries = all.filter((s) => watched(s, scenario.baseline.series));
+  journal.series.watched = watchedSeries.map(seriesLabel);
+  const warmupEndsAt = journal.warmupEndsAt;
+  // the first seconds after start carry connection set-up noise: train on the rest of the warm-up
+  const trainFrom = Math.min(5000, warmupEndsAt / 4);
+  const trimmed = watchedSeries.map((s) => {
+    let from = 0;
+    while (from < s.t.length && s.t[from]! < trainFrom) from++;
+    return { ...s, t: s.t.subarray(from), v: s.v.subarray(from) };
+  });
+  journal.alarms = runDetectors(trimmed, scenario.baseline.detectors, warmupEndsAt);
+  for (const alarm of journal.alarms) journal.timeline.push({ t: alarm.t, kind: 'alarm', detail: `${alarm.detector} on ${alarm.series} (score ${alarm.score.toFixed(1)})` });
+  journal.timeline.sort((a, b) => a.t - b.t);
+
+  const lastT = Math.max(warmupEndsAt, ...all.map((s) => s.t[s.t.length - 1] ?? 0));
+  const windows = journal.faults.filter((f) => f.appliedAt !== null).map((f) => ({ id: f.id, appliedAt: f.appliedAt!, healedAt: f.healedAt ?? lastT }));
+  const scores = scoreAlarms({ faults: windows, alarms: journal.alarms, detectors: scenario.baseline.detectors, series: journal.series.watched, graceMs: journal.graceMs, judgedFrom: warmupEndsAt, judgedUntil: lastT });
+  journal.detections = scores.detections;
+  journal.seriesDetections = scores.seriesDetections;
+  journal.falseAlarms = scores.falseAlarms;
+  journal.detectorScores = scores.detectors;
+
+  const errorSeries = all.filter((s) => s.name === 'load_error_ratio' && s.labels.op === 'all');
+  for (const fault of journal.faults) {
+    if (fault.appliedAt === null) continue;
+    const service = scenario.twin.services[0]?.name ?? '';
+    const change = firstLeaderChange(journal.timeline, fault.appliedAt, service);
+    if (change) fault.leaderChange = change;
+    if (fault.healedAt !== null) {
+      const agreedAt = agreement.find((a) => a.t >= fault.healedAt! && a.agreed)?.t ?? null;
+      fault.recoveryMs = recoveryAfter(fault.healedAt, errorSeries, warmupEndsAt, agreedAt);
+    }
+  }
+  journal.load = loads.map(summarizeLoad);
+  journal.gates = evaluateGates(scenario.gates, { loads, faults: journal.faults, detections: journal.detections, falseAlarms: journal.falseAlarms, detectors: scenario.baseline.detectors });
+
+  const reasons: string[] = [];
+  if (journal.status !== 'completed') reasons.push(`run ${journal.status}${journal.error ? `: ${journal.error}` : ''}`);
+  for (const fault of journal.faults) {
+    if (fault.appliedAt === null) reasons.push(`fault ${fault.id} was never applied`);
+    else if (!fault.verified.ok) reasons.push(`fault ${fault.id} was not verified to take effect`);
+    if (fault.appliedAt !== null && fault.healedAt === null) reasons.push(`fault ${fault.id} was not healed`);
+  }
+  for (const load of journal.load) if (load.readBackError) reasons.push(`load ${load.name}: acknowledged writes could not be read back (${load.readBackError})`);
+  for (const gate of journal.gates) if (!gate.ok) reasons.push(`gate failed: ${gate.detail}`);
+  if (!journal.cleanup.ok) reasons.push(`cleanup left resources behind: ${journal.cleanup.leftovers.join('; ')}`);
+  journal.verdict = { passed: reasons.length === 0, reasons };
+}
+
+function tickState(t: number, scenario: Scenario, faults: readonly FaultRecord[], runEnd: number): string {
+  const activeFaults = faults.filter((f) => f.appliedAt !== null && f.healedAt === null);
+  if (activeFaults.length > 0) {
+    return activeFaults.map((f) => {
+      const spec = scenario.faults.find((s) => s.id === f.id)!;
+      return `fault ${f.id} active on ${f.target}: ${Math.max(0, Math.ceil((f.appliedAt! + spec.durationMs - t) / 1000))} s left`;
+    }).join('; ');
+  }
+  if (t < scenario.baseline.warmupMs) return `warm-up: ${Math.ceil((scenario.baseline.warmupMs - t) / 1000)} s until the first fault`;
+  const next = scenario.faults.filter((f) => f.atMs > t).sort((a, b) => a.atMs - b.atMs)[0];
+  if (next) return `steady: ${next.id} in ${Math.ceil((next.atMs - t) / 1000)} s`;
+  return `recovery: run ends in ${Math.max(0, Math.ceil((runEnd - t) / 1000))} s`;
+}
+
+function hashString(text: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619) >>> 0;
+  return hash;
+}
+
+/**
+ * Polls every leader-based service every 200 ms. Reports leader changes, and records whether the
+ * members agree, both as a callback and as the series `moat_leader_agreed{service}` (1 or 0).
+ */
+function pollLeaders(twin: StartedTwin, now: () => number, onChange: (service: string, from: string | null, to: string | null, term: number) => void, onSample: (t: number, agreed: boolean) => void, store: SeriesStore): () => Promise<void> {
+  let stopped = false;
+  const last = new Map<string, string | null>();
+  const loop = (async () => {
+    while (!stopped) {
+      const started = performance.now();
+      for (const [name, service] of twin.services) {
+        const view = await service.leader(150);
+        const t = Math.round(now());
+        const previous = last.has(name) ? last.get(name)! : undefined;
+        if (previous === undefined || previous !== view.leader) {
+          onChange(name, previous ?? null, view.leader, view.term);
+          last.set(name, view.leader);
+        }
+        const agreed = view.agreed && view.leader !== null && view.views.every((v) => v.reachable);
+        onSample(t, agreed);
+        store.append('moat_leader_agreed', { service: name }, t, agreed ? 1 : 0);
+      }
+      await sleep(Math.max(0, 200 - (performance.now() - started)));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}
+
+export function readJournal(runDir: string): Journal {
+  return JSON.parse(readFileSync(join(runDir, 'journal.json'), 'utf8')) as Journal;
+}
