@@ -1,9 +1,13 @@
 import type { Journal } from '../core/journal.ts';
 
-/** Escapes text for a Markdown table cell. */
+/**
+ * Escapes text (from logs, labels, errors) for a Markdown table cell: pipes and newlines would
+ * break the table, and `<` before a letter could open an HTML tag where the Markdown is rendered.
+ * Other `<` and `>` stay, so `p(99) < 800` still reads well in a terminal.
+ */
 export function cell(text: string | number | null | undefined): string {
   if (text === null || text === undefined) return '-';
-  return String(text).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
+  return String(text).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/&/g, '&amp;').replace(/<(?=[A-Za-z\/!?])/g, '&lt;');
 }
 
 function ms(value: number | null | undefined): string {

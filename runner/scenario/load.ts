@@ -26,7 +26,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const problems: ScenarioProblem[] = [];
   for (const error of document.errors) {
-    problems.push({ path: '', line: error.linePos?.[0].line, message: `YAML syntax: ${error.message.split('\n')[0]}` });
+    problems.push({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: `YAML syntax: ${error.message.split('\n')[0]}` });
   }
   if (problems.length > 0) throw new InvalidScenarioError(file, problems);
 

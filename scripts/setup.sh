@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what moat and its tests need, once: npm packages (with the pinned Node 24), and the
+# Debian packages of the twin (etcd, nftables, iproute2). Idempotent: a second run changes nothing.
+# Packages come from the machine's own apt and npm configuration; no mirror is named here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils )
+missing=()
+for program in "${!package_for[@]}"; do
+  command -v "$program" >/dev/null 2>&1 || missing+=("${package_for[$program]}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# moat builds namespaces, bridges and nftables tables: that needs root.
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: moat needs root for network namespaces and nftables (try sudo)" >&2
+  exit 1
+fi
