@@ -123,6 +123,8 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
       return inputs.detections
         .filter((d) => (tags.fault === undefined || d.faultId === tags.fault) && (tags.detector === undefined || d.detector === tags.detector))
         .map((d) => d.ttdMs ?? Number.POSITIVE_INFINITY);
+    case 'leader_election_ms':
+      return inputs.faults.filter((f) => f.appliedAt !== null && (tags.fault === undefined || f.id === tags.fault)).map((f) => f.leaderChange?.afterMs ?? Number.POSITIVE_INFINITY);
     case 'recovery_ms':
       return inputs.faults.filter((f) => tags.fault === undefined || f.id === tags.fault).map((f) => f.recoveryMs ?? Number.POSITIVE_INFINITY);
     case 'lost_writes':

@@ -3,6 +3,7 @@ export const GATE_METRICS: Record<string, { tags: string[]; ratio: boolean; desc
   availability: { tags: ['load', 'op'], ratio: true, description: 'share of load requests that succeeded, over the whole run' },
   latency_ms: { tags: ['load', 'op'], ratio: false, description: 'per-request latency of the load, measured from the scheduled send time' },
   ttd_ms: { tags: ['fault', 'detector'], ratio: false, description: 'time to detect each fault (a miss counts as the fault duration plus grace)' },
+  leader_election_ms: { tags: ['fault'], ratio: false, description: 'time from a fault until a new leader was seen (no new leader counts as infinite)' },
   recovery_ms: { tags: ['fault'], ratio: false, description: 'time from heal until the load is healthy again' },
   lost_writes: { tags: ['load'], ratio: false, description: 'acknowledged writes missing or changed after heal' },
   false_alarms: { tags: ['detector'], ratio: false, description: 'alarms outside every fault window' },

@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Journal } from '../core/journal.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const cli = join(root, 'cli/main.ts');
+
+/** A short scenario whose fault lasts long enough to kill the runner in the middle of it. */
+const LONG_FAULT = `name: long-fault
+seed: 3
+twin: { services: { etcd: { kind: etcd, replicas: 3 } } }
+load: [{ name: kv, kind: etcd-kv, target: etcd, rate: 50/s }]
+baseline: { warmup: 3s }
+faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 3s, duration: 120s }]
+recovery: 2s
+`;
+
+interface Started {
+  child: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  exited: Promise<number | null>;
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
+}
+
+function startMoat(args: string[], env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => stdout.push(d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child, stdout, stderr, exited,
+    async waitFor(pattern, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(stderr.join(''))) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms; stderr: ${stderr.join('')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
+
+function leftovers(runId: string): { netns: string[]; links: string[]; processes: string[] } {
+  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`moat-${runId}-`));
+  const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`mb-${runId}`) || l.includes(`mv-${runId}-`));
+  const processes = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`moat-${runId}`) && !l.includes('ps -eo'));
+  return { netns, links, processes };
+}
+
+function runIdFrom(stateDir: string): string {
+  const files = readdirSync(join(stateDir, 'ledger'));
+  assert.equal(files.length, 1, `ledgers: ${files.join(', ')}`);
+  return files[0]!.replace('.jsonl', '');
+}
+
+test('SIGKILL during a partition, then `moat cleanup`, leaves nothing of the run behind', { timeout: 120_000 }, async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
+  const scenario = join(mkdtempSync(join(tmpdir(), 'moat-sc-')), 'long.yaml');
+  writeFileSync(scenario, LONG_FAULT);
+  const env = { MOAT_STATE_DIR: stateDir };
+  const run = startMoat(['run', scenario, '--out', mkdtempSync(join(tmpdir(), 'moat-out-'))], env);
+  await run.waitFor(/fault-applied: cut/, 60_000);
+  const runId = runIdFrom(stateDir);
+  run.child.kill('SIGKILL');
+  await run.exited;
+
+  const before = leftovers(runId);
+  assert.equal(before.netns.length, 3, 'the killed run left its namespaces');
+  assert.ok(before.processes.length >= 3, 'and its etcd processes');
+
+  // a new run refuses to start over the remains
+  const refused = startMoat(['run', scenario, '--out', mkdtempSync(join(tmpdir(), 'moat-out-'))], env);
+  assert.equal(await refused.exited, 2);
+  assert.match(refused.stderr.join(''), new RegExp(`a crashed run left resources behind \\(run ${runId}: \\d+ resources\\); run \`moat cleanup\` or pass --cleanup-stale`));
+
+  const cleanup = startMoat(['cleanup'], env);
+  assert.equal(await cleanup.exited, 0, cleanup.stdout.join('') + cleanup.stderr.join(''));
+  assert.match(cleanup.stdout.join(''), new RegExp(`run ${runId}: \\d+ resources left behind`));
+  assert.deepEqual(leftovers(runId), { netns: [], links: [], processes: [] });
+  assert.deepEqual(readdirSync(join(stateDir, 'ledger')), []);
+  // nft tables lived inside the namespaces; no table of the run exists in the host namespace either
+  assert.doesNotMatch(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }), new RegExp(`moat_${runId}`));
+
+  const again = startMoat(['cleanup'], env);
+  assert.equal(await again.exited, 0);
+  assert.match(again.stdout.join(''), /nothing to clean up/);
+});
+
+test('SIGINT during a partition heals, tears down and still writes the journal', { timeout: 120_000 }, async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
+  const outDir = mkdtempSync(join(tmpdir(), 'moat-out-'));
+  const scenario = join(mkdtempSync(join(tmpdir(), 'moat-sc-')), 'long.yaml');
+  writeFileSync(scenario, LONG_FAULT);
+  const run = startMoat(['run', scenario, '--out', outDir], { MOAT_STATE_DIR: stateDir });
+  await run.waitFor(/fault-applied: cut/, 60_000);
+  const runId = runIdFrom(stateDir);
+  run.child.kill('SIGINT');
+  assert.equal(await run.exited, 3, 'an interrupted run exits 3');
+  assert.deepEqual(leftovers(runId), { netns: [], links: [], processes: [] });
+  assert.deepEqual(readdirSync(join(stateDir, 'ledger')), []);
+  const [runDir] = readdirSync(outDir);
+  const journal = JSON.parse(readFileSync(join(outDir, runDir!, 'journal.json'), 'utf8')) as Journal;
+  assert.equal(journal.status, 'interrupted');
+  assert.equal(journal.verdict.passed, false);
+  assert.ok(journal.faults[0]!.appliedAt !== null);
+  assert.ok(journal.faults[0]!.healedAt !== null, 'the fault was healed on the way out');
+  assert.ok(journal.activities.some((a) => a.name === 'heal cut (teardown)' && a.status === 'succeeded'));
+  assert.ok(journal.activities.some((a) => a.name === 'twin-down' && a.status === 'succeeded'));
+  assert.match(run.stdout.join(''), /# moat run: long-fault - FAILED/);
+});
+
+test('the demo scenario end to end: applied, verified, healed, scored, no lost writes', { timeout: 300_000 }, async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
+  const outDir = mkdtempSync(join(tmpdir(), 'moat-out-'));
+  const run = startMoat(['run', join(root, 'scenarios/etcd-split-brain.yaml'), '--out', outDir], { MOAT_STATE_DIR: stateDir });
+  const code = await run.exited;
+  const [runDir] = readdirSync(outDir);
+  const dir = join(outDir, runDir!);
+  const journal = JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf8')) as Journal;
+  assert.equal(journal.status, 'completed', journal.error);
+  assert.equal(code, journal.verdict.passed ? 0 : 1, `exit code follows the verdict: ${journal.verdict.reasons.join('; ')}`);
+
+  const [fault] = journal.faults;
+  assert.equal(fault!.id, 'isolate-leader');
+  assert.match(fault!.target!, /^etcd-\d \(leader\)$/);
+  assert.ok(fault!.appliedAt! - fault!.scheduledAt < 200, `applied ${fault!.appliedAt! - fault!.scheduledAt} ms late`);
+  assert.ok(fault!.verified.ok, JSON.stringify(fault!.verified.evidence));
+  assert.ok(fault!.healedAt! - fault!.appliedAt! >= 20_000);
+  assert.ok(fault!.leaderChange && fault!.leaderChange.to !== fault!.target!.slice(0, 6), 'a new leader won on the majority side');
+
+  // a TTD or a miss for each fault x detector, and one per watched series
+  assert.deepEqual(journal.detections.map((d) => [d.faultId, d.detector]), [['isolate-leader', 'robust-z']]);
+  assert.equal(journal.seriesDetections.length, journal.series.watched.length);
+  assert.ok(journal.series.watched.some((s) => s.startsWith('load_error_ratio')));
+  assert.ok(journal.series.watched.some((s) => s.startsWith('etcd_server_has_leader')));
+
+  const [load] = journal.load;
+  assert.ok(load!.ackedWrites > 3000, `acked ${load!.ackedWrites}`);
+  assert.equal(load!.lostWrites, 0);
+  assert.equal(load!.readBackError, undefined);
+  assert.equal(journal.gates.length, 5);
+  assert.deepEqual(journal.cleanup, { ok: true, leftovers: [] });
+  assert.deepEqual(readdirSync(join(stateDir, 'ledger')), []);
+
+  for (const file of ['journal.json', 'series.jsonl', 'summary.md', 'acked-writes-kv.jsonl', 'logs/etcd-1.log', 'logs/etcd-2.log', 'logs/etcd-3.log']) {
+    assert.ok(existsSync(join(dir, file)), `${file} in the run folder`);
+  }
+  const summary = run.stdout.join('');
+  assert.match(summary, /## Timeline/);
+  assert.match(summary, /\| isolate-leader \| robust-z \| first of any: /);
+  assert.match(summary, /## Verdict/);
+});
