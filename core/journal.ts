@@ -35,6 +35,8 @@ export interface FaultRecord {
   verified: { ok: boolean; evidence: Evidence[] };
   /** for faults on a service with a leader: the first new leader after the fault, and how soon */
   leaderChange?: { from: string | null; to: string; afterMs: number };
+  /** how long applying and healing took, and how early each was started to land on schedule */
+  actuation?: { injectMs: number; injectLeadMs: number; healMs: number; healLeadMs: number };
   /** from heal until the load was healthy again and members agreed on a leader */
   recoveryMs: number | null;
   error?: string;

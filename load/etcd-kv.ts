@@ -1,9 +1,9 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import type { SeededRandom } from '../core/random.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { LoadSpec } from '../runner/scenario/index.ts';
-import { OpenModelGenerator } from './open-model.ts';
+import { OpenModelGenerator, type RequestRecord } from './open-model.ts';
 import { loadSeries, type LoadPoint } from './summarize.ts';
 
 export const ETCD_KV_OPS = ['put', 'get'] as const;
@@ -38,13 +38,14 @@ export class EtcdKvLoad {
   readonly #prefix: string;
   readonly #acked = new Map<string, string>();
   readonly #attempted = new Map<string, string>();
-  readonly #ackFile: string;
+  readonly #ackLog: WriteStream;
 
   constructor(options: { spec: LoadSpec; endpoints: string[]; runId: string; random: SeededRandom; now: () => number; ackFile: string }) {
     const { spec } = options;
     this.spec = spec;
-    this.#ackFile = options.ackFile;
-    writeFileSync(this.#ackFile, '');
+    // buffered: a synchronous write per acknowledgement costs more than the put at high rates;
+    // the read-back compares against the in-memory log, the file is the evidence
+    this.#ackLog = createWriteStream(options.ackFile);
     this.#prefix = `moat/${options.runId}/${spec.name}/`;
     this.#client = new Etcd3({
       hosts: options.endpoints,
@@ -66,13 +67,18 @@ export class EtcdKvLoad {
     this.#generator.start();
   }
 
+  /** Every request so far, in completion order. */
+  get records(): readonly RequestRecord[] {
+    return this.#generator.records;
+  }
+
   async #put(i: number): Promise<boolean> {
     const key = `${this.#prefix}${String(i).padStart(8, '0')}`;
     const value = `${i}`;
     this.#attempted.set(key, value);
     await this.#client.put(key).value(value).exec();
     this.#acked.set(key, value);
-    appendFileSync(this.#ackFile, JSON.stringify({ key, value }) + '\n');
+    this.#ackLog.write(JSON.stringify({ key, value }) + '\n');
     return true;
   }
 
@@ -85,6 +91,7 @@ export class EtcdKvLoad {
 
   async stop(): Promise<void> {
     await this.#generator.stop();
+    if (!this.#ackLog.writableEnded) await new Promise<void>((resolve) => this.#ackLog.end(resolve));
   }
 
   series(): LoadPoint[] {

@@ -15,6 +15,7 @@ import { Scraper, type ScrapeTarget } from '../observe/scraper.ts';
 import { runDetectors, scoreAlarms } from '../detect/index.ts';
 import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts';
 import { resolveTarget } from './targets.ts';
+import { ActuationLead } from './lead.ts';
 import { fanOut, type RunObserver } from './observers.ts';
 import { evaluateGates, firstLeaderChange, recoveryAfter, summarizeLoad } from './analyze.ts';
 import { collectVersions, MOAT_VERSION } from './versions.ts';
@@ -157,6 +158,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   let stopLeaderPoll: (() => Promise<void>) | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
   const leaderAgreedAt: { t: number; agreed: boolean }[] = [];
+  const leads = new Map<string, { inject: ActuationLead; heal: ActuationLead }>();
 
   const checkAbort = () => {
     if (abort.signal.aborted) throw abort.signal.reason;
@@ -209,12 +211,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         scheduledAt: spec.atMs, appliedAt: null, healedAt: null, verified: { ok: false, evidence: [] }, recoveryMs: null,
       };
       journal.faults.push(fault);
-      await sleepUntil(spec.atMs);
+      const lead = leads.get(spec.type) ?? { inject: new ActuationLead(15), heal: new ActuationLead(25) };
+      leads.set(spec.type, lead);
+      const injectLeadMs = lead.inject.leadMs;
+      await sleepUntil(spec.atMs - injectLeadMs);
       const context: InjectionContext = {
         runId, twin: startedTwin, ledger, random, now, faultIndex,
         resolve: (target, what, exclude) => resolveTarget(startedTwin, target, random, what, exclude),
       };
       let injected: ActiveFault;
+      const injectStart = now();
       try {
         injected = await activity(`inject ${spec.id}`, () => injectorFor(spec).inject(spec, context), (f) => ({ target: f.target }));
       } catch (error) {
@@ -224,24 +230,33 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         if (!abort.signal.aborted) abort.abort(error);
         throw error;
       }
-      fault.appliedAt = Math.round(now());
+      const appliedAt = now();
+      lead.inject.observe(appliedAt - injectStart);
+      fault.appliedAt = Math.round(appliedAt);
       fault.target = injected.target;
       fault.hosts = [...injected.hosts];
       active.set(spec.id, injected);
-      record('fault-applied', `${spec.id} on ${injected.target} (${Math.round(fault.appliedAt - spec.atMs)} ms after schedule)`);
+      record('fault-applied', `${spec.id} on ${injected.target} (${Math.round(appliedAt - spec.atMs)} ms after schedule)`);
       notify.phase('fault', `${spec.id} active on ${injected.target} for ${formatMs(spec.durationMs)}`);
-      if (isVerifiable(injected)) {
-        // verify once traffic has had time to hit the cut, and before the fault ends
-        await sleepUntil(fault.appliedAt + Math.min(3000, spec.durationMs / 2));
+      // Verification runs beside the fault and never delays its heal.
+      const verification = isVerifiable(injected) ? (async () => {
+        await sleepUntil(appliedAt + Math.min(3000, spec.durationMs / 3));
         const evidence = await activity(`verify ${spec.id}`, () => injected.verify());
         fault.verified = { ok: evidence.length > 0 && evidence.every((e) => e.ok), evidence };
         record('fault-verified', `${spec.id}: ${fault.verified.ok ? 'took effect' : 'NOT verified'} (${evidence.filter((e) => e.ok).length}/${evidence.length} checks)`);
-      }
-      await sleepUntil(fault.appliedAt + spec.durationMs);
+      })() : Promise.resolve();
+      verification.catch(() => undefined);
+      const healLeadMs = lead.heal.leadMs;
+      await sleepUntil(appliedAt + spec.durationMs - healLeadMs);
+      const healStart = now();
       await activity(`heal ${spec.id}`, () => injected.heal());
-      fault.healedAt = Math.round(now());
+      const healedAt = now();
+      lead.heal.observe(healedAt - healStart);
+      fault.healedAt = Math.round(healedAt);
+      fault.actuation = { injectMs: Math.round(appliedAt - injectStart), injectLeadMs: Math.round(injectLeadMs), healMs: Math.round(healedAt - healStart), healLeadMs: Math.round(healLeadMs) };
       active.delete(spec.id);
       record('fault-healed', `${spec.id} on ${injected.target}`);
+      await verification;
     });
     const settled = await Promise.allSettled(faultTasks);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

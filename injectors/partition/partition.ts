@@ -133,7 +133,7 @@ class ActivePartition implements ActiveFault, Verifiable {
     const probes = this.#probes();
     const evidence: Evidence[] = await Promise.all(probes.map(async ({ from, to, expectOpen }): Promise<Evidence> => {
       const port = this.#context.twin.probePort(to);
-      const open = await network.canConnect(from, network.host(to).ip, port, 500);
+      const open = await network.canConnect(from, network.host(to).ip, port, 300);
       const what = `${from} -> ${to}:${port} ${open ? 'connected' : 'timed out'}`;
       return { t: this.#context.now(), kind: 'probe', ok: open === expectOpen, detail: `${what} (expected ${expectOpen ? 'open' : 'cut'})` };
     }));

@@ -1,0 +1,33 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { percentile } from '../core/thresholds.ts';
+import { Ledger } from '../runner/ledger.ts';
+
+export { percentile };
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+/** A ledger in a throw-away state folder, so benchmarks never touch a user's runs. */
+export function benchLedger(): { runId: string; ledger: Ledger; logDir: string } {
+  const runId = randomBytes(3).toString('hex');
+  const stateDir = mkdtempSync(join(tmpdir(), 'moat-bench-state-'));
+  return { runId, ledger: Ledger.open(runId, { stateDir }), logDir: mkdtempSync(join(tmpdir(), 'moat-bench-logs-')) };
+}
+
+/** One row per measurement: `name  measured  target  ratio (target / measured; > 1 meets it)`. */
+export function report(rows: { name: string; measured: number; target?: number; unit: string; lowerIsBetter?: boolean }[]): void {
+  const width = Math.max(...rows.map((r) => r.name.length));
+  for (const row of rows) {
+    const measured = `${row.measured.toFixed(1)} ${row.unit}`;
+    if (row.target === undefined) {
+      process.stdout.write(`${row.name.padEnd(width)}  ${measured.padStart(14)}\n`);
+      continue;
+    }
+    const ratio = row.lowerIsBetter === false ? row.measured / row.target : row.target / row.measured;
+    process.stdout.write(`${row.name.padEnd(width)}  ${measured.padStart(14)}  target ${row.lowerIsBetter === false ? '>=' : '<'} ${row.target} ${row.unit}  ratio ${ratio.toFixed(2)} ${ratio >= 1 ? '(meets)' : '(MISSES)'}\n`);
+  }
+}
