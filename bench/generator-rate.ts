@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const rates = (process.argv[2] ?? '250,500,750,1000,1500,2000').split(',').map(Number);
 const repeats = Number(process.argv[3] ?? 3);
 const { runId, ledger, logDir } = benchLedger();
-const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000 }] }, { runId, ledger, logDir });
+const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir });
 let held = 0;
 try {
   await step(200, 3000, -1);

@@ -9,7 +9,7 @@ const down: number[] = [];
 for (let i = 0; i < runs; i++) {
   const { runId, ledger, logDir } = benchLedger();
   const t0 = performance.now();
-  const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000 }] }, { runId, ledger, logDir });
+  const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir });
   const t1 = performance.now();
   await twin.down();
   const t2 = performance.now();

@@ -39,7 +39,7 @@ export interface RunOptions {
 /** The plan a run follows, one line per step: what `moat run --dry-run` prints. */
 export function describePlan(scenario: Scenario): string[] {
   const lines = [
-    `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms)`).join('; ')}`,
+    `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms${s.preVote ? ', pre-vote' : ''})`).join('; ')}`,
     ...scenario.load.map((l) => `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
     `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms`,
     `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors ${scenario.baseline.detectors.join(', ')} fitted on it`,

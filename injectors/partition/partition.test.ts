@@ -18,7 +18,7 @@ const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
 async function startCluster(): Promise<{ twin: StartedTwin; context: InjectionContext }> {
   const runId = randomBytes(3).toString('hex');
   const ledger = Ledger.open(runId, { stateDir });
-  const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000 }] }, { runId, ledger, logDir: mkdtempSync(join(tmpdir(), 'moat-logs-')) });
+  const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir: mkdtempSync(join(tmpdir(), 'moat-logs-')) });
   const random = new SeededRandom(1);
   const started = Date.now();
   const context: InjectionContext = {

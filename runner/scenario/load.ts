@@ -161,6 +161,7 @@ function buildScenario(document: ScenarioDocument, report: Report): Scenario | u
     replicas: spec.replicas,
     heartbeatMs: duration(spec.heartbeat, ['twin', 'services', name, 'heartbeat']),
     electionMs: duration(spec.election, ['twin', 'services', name, 'election']),
+    preVote: spec.preVote,
   }));
   if (services.length === 0) report(['twin', 'services'], 'expected at least one service');
   for (const service of services) {

@@ -23,6 +23,7 @@ export interface ServiceSpec {
   replicas: number;
   heartbeatMs: number;
   electionMs: number;
+  preVote: boolean;
 }
 
 export interface LoadSpec {

@@ -15,6 +15,8 @@ const etcdService = z.strictObject({
   heartbeat: text.default('100ms'),
   /** raft election timeout; etcd's default is 1000ms */
   election: text.default('1000ms'),
+  /** raft pre-vote: a member rejoining after a partition does not force an election (etcd's default: off) */
+  preVote: z.boolean().default(false),
 });
 
 export const serviceDocument = z.discriminatedUnion('kind', [etcdService]);

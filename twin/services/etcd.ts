@@ -74,6 +74,7 @@ export class EtcdCluster {
         '--logger', 'zap',
         '--log-outputs', 'stderr',
         '--metrics', 'extensive',
+        ...(spec.preVote ? ['--pre-vote'] : []),
       ]);
       return { name, ip, clientUrl: `http://${ip}:${ETCD_CLIENT_PORT}`, process };
     });
