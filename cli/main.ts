@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidScenarioError, MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
 import { loadScenarioFile } from '../runner/scenario/index.ts';
 import { describePlan, runScenario, readJournal, runLengthMs } from '../runner/run.ts';
 import { listLedgers, cleanupLedger, defaultStateDir } from '../runner/ledger.ts';
 import { progressObserver } from '../runner/observers.ts';
-import { renderMarkdown } from '../reports/markdown.ts';
+import { renderMarkdown, renderJunit, writeReports, writeBundle, verifyBundle } from '../reports/index.ts';
+import type { Journal } from '../core/journal.ts';
 import { formatMs } from '../core/units.ts';
 import { doctor } from './doctor.ts';
 
@@ -17,8 +18,11 @@ const USAGE = `moat - chaos runs on a digital twin, scored against exact fault g
 
 usage:
   moat run <scenario.yaml> [--out DIR] [--seed N] [--dry-run] [--cleanup-stale] [--json]
+  moat gate <scenario.yaml>... [--junit FILE] [--out DIR] [--seed N] [--cleanup-stale]
   moat validate <scenario.yaml>...
-  moat report <run-dir>
+  moat report <run-dir> [--markdown]
+  moat bundle <run-dir> [--out FILE.tar.gz]
+  moat verify-bundle <FILE.tar.gz>
   moat cleanup [--dry-run]
   moat doctor
 
@@ -30,7 +34,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run': return runCommand(rest);
     case 'validate': return validateCommand(rest);
+    case 'gate': return gateCommand(rest);
     case 'report': return reportCommand(rest);
+    case 'bundle': return bundleCommand(rest);
+    case 'verify-bundle': return verifyBundleCommand(rest);
     case 'cleanup': return cleanupCommand(rest);
     case 'doctor': return doctor();
     case undefined: case 'help': case '--help': case '-h':
@@ -78,40 +85,123 @@ async function runCommand(args: string[]): Promise<number> {
     return EXIT.invalid;
   }
   const file = positionals[0]!;
-  let seed: number | undefined;
-  if (values.seed !== undefined) {
-    seed = Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
-      process.stderr.write(`moat run: --seed expects an integer in [0, 2^32), saw ${JSON.stringify(values.seed)}\n`);
-      return EXIT.invalid;
-    }
-  }
+  const seed = parseSeed(values.seed);
   const scenario = await loadScenarioFile(file);
   if (values['dry-run']) {
     process.stdout.write(`plan for ${scenario.name} (seed ${seed ?? scenario.seed ?? 'drawn at start'}, ${formatMs(runLengthMs(scenario))} observed):\n`);
     for (const line of describePlan(scenario)) process.stdout.write(`  - ${line}\n`);
     return EXIT.ok;
   }
+  const journal = await runAndReport(file, scenario, { outDir: values.out, cleanupStale: values['cleanup-stale'] === true, seed, quiet: values.json === true });
+  process.stdout.write(values.json ? JSON.stringify(journal, null, 2) + '\n' : renderMarkdown(journal));
+  return exitCodeOf([journal]);
+}
+
+/** 3 when a run did not complete, else 1 when a verdict failed, else 0. */
+function exitCodeOf(journals: readonly Journal[]): number {
+  if (journals.some((j) => j.status !== 'completed')) return EXIT.runFailed;
+  return journals.every((j) => j.verdict.passed) ? EXIT.ok : EXIT.failed;
+}
+
+async function runAndReport(file: string, scenario: Awaited<ReturnType<typeof loadScenarioFile>>, options: { outDir: string; cleanupStale: boolean; seed: number | undefined; quiet: boolean }): Promise<Journal> {
   const journal = await runScenario(scenario, {
-    scenarioFile: file, outDir: values.out, cleanupStale: values['cleanup-stale'] === true,
-    ...(seed === undefined ? {} : { seed }),
-    observers: values.json ? [] : [progressObserver()],
+    scenarioFile: file, outDir: options.outDir, cleanupStale: options.cleanupStale,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    observers: options.quiet ? [] : [progressObserver()],
   });
-  const markdown = renderMarkdown(journal);
-  writeFileSync(join(journal.runDir, 'summary.md'), markdown);
-  process.stdout.write(values.json ? JSON.stringify(journal, null, 2) + '\n' : markdown);
-  if (journal.status !== 'completed') return EXIT.runFailed;
-  return journal.verdict.passed ? EXIT.ok : EXIT.failed;
+  try {
+    writeReports(journal.runDir);
+  } catch (error) {
+    // a report that cannot be written must not hide the run's own result
+    process.stderr.write(`moat: reports for ${journal.runDir} could not be written: ${errorMessage(error)}\n`);
+  }
+  return journal;
+}
+
+function parseSeed(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const seed = Number(text);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`--seed expects an integer in [0, 2^32), saw ${JSON.stringify(text)}`);
+  return seed;
+}
+
+class UsageError extends MoatError {
+  override name = 'UsageError';
+}
+
+async function gateCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: {
+      out: { type: 'string', default: 'runs' },
+      junit: { type: 'string' },
+      seed: { type: 'string' },
+      'cleanup-stale': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('moat gate: expected one or more scenario files');
+  const seed = parseSeed(values.seed);
+  // every scenario is validated before any run starts: a typo in the last file must not cost a run
+  const scenarios = [];
+  const invalid: string[] = [];
+  for (const file of positionals) {
+    try {
+      const scenario = await loadScenarioFile(file);
+      if (scenario.gates.length === 0) invalid.push(`${file}: no gates: a gate run needs at least one`);
+      scenarios.push({ file, scenario });
+    } catch (error) {
+      invalid.push(errorMessage(error));
+    }
+  }
+  if (invalid.length > 0) {
+    process.stderr.write(invalid.join('\n') + '\n');
+    return EXIT.invalid;
+  }
+  const journals: Journal[] = [];
+  for (const { file, scenario } of scenarios) {
+    journals.push(await runAndReport(file, scenario, { outDir: values.out, cleanupStale: values['cleanup-stale'] === true, seed, quiet: false }));
+  }
+  if (values.junit) writeFileSync(values.junit, renderJunit(journals));
+  for (const journal of journals) {
+    process.stdout.write(`\n${journal.scenarioName}: ${journal.status}, ${journal.verdict.passed ? 'PASSED' : 'FAILED'} (${journal.runDir})\n`);
+    for (const gate of journal.gates) process.stdout.write(`  ${gate.ok ? 'pass' : 'FAIL'}  ${gate.detail}\n`);
+    for (const reason of journal.verdict.reasons.filter((r) => !r.startsWith('gate failed'))) process.stdout.write(`  FAIL  ${reason}\n`);
+  }
+  return exitCodeOf(journals);
 }
 
 async function reportCommand(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) {
-    process.stderr.write('moat report: expected one run folder\n');
-    return EXIT.invalid;
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { markdown: { type: 'boolean', default: false } } });
+  if (positionals.length !== 1) throw new UsageError('moat report: expected one run folder');
+  const runDir = positionals[0]!;
+  if (!existsSync(join(runDir, 'journal.json'))) throw new UsageError(`moat report: ${runDir} has no journal.json`);
+  if (values.markdown) {
+    process.stdout.write(renderMarkdown(readJournal(runDir)));
+    return EXIT.ok;
   }
-  process.stdout.write(renderMarkdown(readJournal(positionals[0]!)));
+  const written = writeReports(runDir);
+  for (const path of Object.values(written)) process.stdout.write(`${path}\n`);
   return EXIT.ok;
+}
+
+async function bundleCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { out: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('moat bundle: expected one run folder');
+  const runDir = positionals[0]!.replace(/\/+$/, '');
+  if (!existsSync(join(runDir, 'journal.json'))) throw new UsageError(`moat bundle: ${runDir} has no journal.json`);
+  if (!existsSync(join(runDir, 'report.html'))) writeReports(runDir);
+  const { file, files } = await writeBundle(runDir, values.out ?? `${runDir}.tar.gz`);
+  process.stdout.write(`${file} (${files} files and their SHA256SUMS manifest)\n`);
+  return EXIT.ok;
+}
+
+async function verifyBundleCommand(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError('moat verify-bundle: expected one bundle file');
+  const check = await verifyBundle(positionals[0]!);
+  for (const problem of check.problems) process.stdout.write(`FAIL  ${problem}\n`);
+  process.stdout.write(check.ok ? `ok: ${check.files} files match SHA256SUMS\n` : `${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} in ${positionals[0]}\n`);
+  return check.ok ? EXIT.ok : EXIT.failed;
 }
 
 async function cleanupCommand(args: string[]): Promise<number> {
@@ -149,6 +239,9 @@ try {
     process.exitCode = EXIT.invalid;
   } else if (error instanceof StaleLedgerError) {
     process.stderr.write(`moat: ${error.message}\n`);
+    process.exitCode = EXIT.invalid;
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n`);
     process.exitCode = EXIT.invalid;
   } else if (error instanceof MoatError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`moat: ${errorMessage(error)}\n`);
