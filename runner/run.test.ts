@@ -149,7 +149,7 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.deepEqual(journal.cleanup, { ok: true, leftovers: [] });
   assert.deepEqual(readdirSync(join(stateDir, 'ledger')), []);
 
-  for (const file of ['journal.json', 'series.jsonl', 'summary.md', 'acked-writes-kv.jsonl', 'logs/etcd-1.log', 'logs/etcd-2.log', 'logs/etcd-3.log']) {
+  for (const file of ['journal.json', 'series.jsonl', 'summary.md', 'report.html', 'junit.xml', 'chaostoolkit-journal.json', 'series.csv', 'acked-writes-kv.jsonl', 'logs/etcd-1.log', 'logs/etcd-2.log', 'logs/etcd-3.log']) {
     assert.ok(existsSync(join(dir, file)), `${file} in the run folder`);
   }
   const summary = run.stdout.join('');

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what moat and its tests need, once: npm packages (with the pinned Node 24), and the
-# Debian packages of the twin (etcd, nftables, iproute2). Idempotent: a second run changes nothing.
+# Installs what moat and its tests need, once: npm packages (with the pinned Node 24), the
+# Debian packages of the twin (etcd, nftables, iproute2), and what the report tests use
+# (chromium to render the HTML report, libxml2-utils to check JUnit against its schema). Idempotent: a second run changes nothing.
 # Packages come from the machine's own apt and npm configuration; no mirror is named here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils )
+declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium )
 missing=()
 for program in "${!package_for[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${package_for[$program]}")
