@@ -137,6 +137,21 @@ class ActivePartition implements ActiveFault, Verifiable {
       const what = `${from} -> ${to}:${port} ${open ? 'connected' : 'timed out'}`;
       return { t: this.#context.now(), kind: 'probe', ok: open === expectOpen, detail: `${what} (expected ${expectOpen ? 'open' : 'cut'})` };
     }));
+    if (this.#plan.mode === 'isolate' && this.target.endsWith('(leader)')) {
+      // a leader change is a consequence, not the cut itself: it is evidence when seen, and only a
+      // note when the fault is younger than an election (the probes and counters decide)
+      const service = [...this.#context.twin.services.values()].find((s) => s.members.some((m) => m.name === this.hosts[0]));
+      if (service) {
+        const majority = service.members.filter((m) => m.name !== this.hosts[0]).map((m) => m.name);
+        const view = await service.leader();
+        const majorityLeader = view.views.find((v) => majority.includes(v.member) && v.leader)?.leader;
+        const changed = majorityLeader !== undefined && majorityLeader !== this.hosts[0];
+        evidence.push({
+          t: this.#context.now(), kind: changed ? 'leader' : 'note', ok: true,
+          detail: `majority side (${majority.join(', ')}) ${changed ? `elected ${majorityLeader}` : 'has no new leader yet'} (the isolated leader was ${this.hosts[0]})`,
+        });
+      }
+    }
     for (const { host } of this.#scripts) {
       const listing = await network.exec(host, 'nft', ['list', 'table', 'inet', this.#table], { allowFailure: true });
       const dropped = droppedPackets(listing.stdout);
