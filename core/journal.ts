@@ -73,12 +73,16 @@ export interface GateResult {
 
 export interface DetectorSummary {
   detector: string;
+  faults: number;
   detected: number;
+  detectionRate: number;
   missed: number;
   medianTtdMs: number | null;
   falseAlarms: number;
   falseAlarmsPerHour: number;
   nab: { standard: number; reward_low_fp: number; reward_low_fn: number };
+  /** NAB score normalised to 0 (the null detector) .. 100 (every fault at its first point, no false alarm) */
+  nabNormalized: { standard: number; reward_low_fp: number; reward_low_fn: number };
 }
 
 export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted';
@@ -112,7 +116,10 @@ export interface Journal {
   series: { file: string; count: number; watched: string[] };
   warmupEndsAt: number;
   runEndsAt: number | null;
+  /** detector names, as used in alarms and detections */
   detectors: string[];
+  /** a detector that could not fit or judge a series, and why */
+  detectorErrors: { detector: string; series: string; error: string }[];
   graceMs: number;
   alarms: Alarm[];
   /** per fault x detector: the first alarm on any watched series */

@@ -1,12 +1,12 @@
 /**
  * Durations and rates as written in scenario files.
  *
- *   duration := number unit        unit := ms | s | m | h      e.g. "250ms", "20s", "1.5m"
+ *   duration := number unit        unit := ms | s | m | h | d | w   e.g. "250ms", "20s", "1.5m", "1d"
  *   rate     := number "/" unit    unit := s | m               e.g. "200/s", "30/m"
  */
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 const RATE = /^(\d+(?:\.\d+)?)\/(s|m)$/;
-const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** Milliseconds for a duration string, or undefined when it does not parse. */
 export function parseDurationMs(text: string): number | undefined {

@@ -4,7 +4,7 @@ import type { Series } from '../core/series.ts';
 import { kOfM } from './alarm-rule.ts';
 import { RobustZDetector, median } from './robust-z.ts';
 import { scoreAlarms, nabSigmoid } from './score.ts';
-import { runDetectors } from './index.ts';
+import { runDetectors, defaultSpec } from './index.ts';
 
 const series = (v: number[], name = 'x'): Series => ({ name, labels: {}, t: Float64Array.from(v, (_, i) => i * 1000), v: Float64Array.from(v) });
 
@@ -27,12 +27,12 @@ test('robust-z learns median and MAD, and a flat baseline still alarms on any de
   assert.equal(median([3, Number.NaN, 1, 2]), 2);
 });
 
-test('detectors never judge their training points', () => {
+test('detectors never judge their training points', async () => {
   const values = [...Array(20).fill(5), 50, 50, 50, 50, 5, 5];
-  const alarms = runDetectors([series(values)], ['robust-z'], 20_000);
+  const { alarms } = await runDetectors([series(values)], [defaultSpec('robust-z')], { trainUntil: 20_000 });
   assert.deepEqual(alarms.map((a) => a.t), [22_000]);
   // with the spike inside training, the same points are not judged at all
-  assert.deepEqual(runDetectors([series(values)], ['robust-z'], 26_000), []);
+  assert.deepEqual((await runDetectors([series(values)], [defaultSpec('robust-z')], { trainUntil: 26_000 })).alarms, []);
 });
 
 test('scoring: TTD inside the window, misses, false alarms and NAB weights', () => {
@@ -51,6 +51,9 @@ test('scoring: TTD inside the window, misses, false alarms and NAB weights', () 
   const [d] = scores.detectors;
   assert.equal(d!.detected, 1);
   assert.equal(d!.missed, 1);
+  assert.equal(d!.detectionRate, 0.5);
+  // normalised: the null detector scores -2 (two misses), the perfect one +2
+  assert.ok(Math.abs(d!.nabNormalized.standard - (100 * (d!.nab.standard + 2)) / 4) < 1e-9);
   assert.equal(d!.falseAlarmsPerHour, 1 / (55_000 / 3_600_000));
   assert.ok(Math.abs(d!.nab.standard - (nabSigmoid(1000, 15_000) - 1 - 0.11)) < 1e-12);
   assert.ok(Math.abs(d!.nab.reward_low_fn - (nabSigmoid(1000, 15_000) - 2 - 0.11)) < 1e-12);

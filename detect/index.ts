@@ -1,23 +1,51 @@
 import type { Alarm, Detector } from '../core/detection.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
+import { errorMessage } from '../core/errors.ts';
 import { RobustZDetector } from './robust-z.ts';
+import { MstlDetector, ProphetDetector } from './forecast.ts';
+import { StaticDetector } from './static.ts';
+import { loadAugurs, type Augurs } from './augurs.ts';
+import type { DetectorSpec } from './spec.ts';
+import { describeRule } from './rules.ts';
 
-export { RobustZDetector, ROBUST_Z_DEFAULTS, median } from './robust-z.ts';
+export { RobustZDetector, median } from './robust-z.ts';
+export { MstlDetector, ProphetDetector, regularize, stepOf, judgeAgainstBands } from './forecast.ts';
+export { StaticDetector, matchesSeries } from './static.ts';
 export { kOfM } from './alarm-rule.ts';
+export { applyRule, describeRule, DEFAULT_RULE, type AlarmRule } from './rules.ts';
+export { defaultSpec, DETECTOR_KINDS, type DetectorSpec, type DetectorKind, type Direction } from './spec.ts';
 export { scoreAlarms, nabSigmoid, NAB_PROFILES, type Scores, type DetectorScore, type SeriesDetection } from './score.ts';
+export { loadAugurs } from './augurs.ts';
 
-const factories: Record<string, () => Detector> = {
-  'robust-z': () => new RobustZDetector(),
-};
-
-export function detectorNames(): string[] {
-  return Object.keys(factories);
+export interface DetectorContext {
+  augurs?: Augurs;
+  /** wall-clock ms of the series' t = 0, for models that know calendars (Prophet) */
+  epochMs: number;
 }
 
-export function createDetector(name: string): Detector {
-  const factory = factories[name];
-  if (!factory) throw new Error(`unknown detector ${JSON.stringify(name)} (known: ${detectorNames().join(', ')})`);
-  return factory();
+/** One line per detector for the plan. */
+export function describeDetector(spec: DetectorSpec): string {
+  const rule = describeRule(spec.rule);
+  const direction = spec.direction === 'both' ? '' : `, ${spec.direction} only`;
+  switch (spec.kind) {
+    case 'robust-z': return `${spec.name} (robust z > ${spec.threshold}, ${rule}${direction})`;
+    case 'mstl': return `${spec.name} (MSTL${spec.periodsMs.length ? ` periods ${spec.periodsMs.map((p) => `${p / 1000} s`).join(', ')}` : ''} + AutoETS, ${spec.level * 100}% interval, ${rule}${direction})`;
+    case 'prophet': return `${spec.name} (Prophet, ${spec.level * 100}% interval, ${rule}${direction})`;
+    case 'static': return `${spec.name} (static: ${spec.thresholds.map((t) => `${t.series} ${t.operator} ${t.value}`).join(', ')}; ${rule})`;
+  }
+}
+
+export function createDetector(spec: DetectorSpec, context: DetectorContext): Detector {
+  switch (spec.kind) {
+    case 'robust-z': return new RobustZDetector(spec);
+    case 'static': return new StaticDetector(spec);
+    case 'mstl':
+      if (!context.augurs) throw new Error('mstl needs augurs loaded (loadAugurs)');
+      return new MstlDetector(spec, context.augurs);
+    case 'prophet':
+      if (!context.augurs) throw new Error('prophet needs augurs loaded (loadAugurs)');
+      return new ProphetDetector(spec, context.augurs, context.epochMs);
+  }
 }
 
 /** Splits a series at `trainUntil`: points before it train, later points are judged. */
@@ -30,24 +58,38 @@ export function splitAt(series: Series, trainUntil: number): { train: Series; te
   };
 }
 
-/** Fits a fresh detector per series on the training part and collects the alarms on the rest. */
-export function runDetectors(series: readonly Series[], detectors: readonly string[], trainUntil: number): Alarm[] {
-  const alarms: Alarm[] = [];
-  for (const s of series) {
-    const { train, test } = splitAt(s, trainUntil);
-    if (train.t.length < 5) continue; // too little to learn what normal is
-    for (const name of detectors) {
-      const detector = createDetector(name);
-      detector.fit(train);
-      alarms.push(...detector.score(test));
-    }
-  }
-  return alarms;
+export interface DetectorRun {
+  alarms: Alarm[];
+  /** a detector that could not fit or judge a series says why; the others go on */
+  errors: { detector: string; series: string; error: string }[];
 }
 
-/** Whether a series matches a watch pattern: an exact label, a name, or a prefix ending in `*`. */
-export function matchesPattern(series: Series, pattern: string): boolean {
-  const label = seriesLabel(series);
-  if (pattern.endsWith('*')) return label.startsWith(pattern.slice(0, -1));
-  return label === pattern || series.name === pattern;
+/**
+ * Fits a fresh detector per series on the training part (`trainFrom <= t < trainUntil`, or a
+ * supplied training series) and collects the alarms on the points after `trainUntil`. A model
+ * never judges the points it was fitted on.
+ */
+export async function runDetectors(series: readonly Series[], specs: readonly DetectorSpec[], options: { trainUntil: number; trainFrom?: number; epochMs?: number; history?: (s: Series) => Series | undefined }): Promise<DetectorRun> {
+  const needsAugurs = specs.some((s) => s.kind === 'mstl' || s.kind === 'prophet');
+  const context: DetectorContext = { epochMs: options.epochMs ?? 0, ...(needsAugurs ? { augurs: await loadAugurs() } : {}) };
+  const run: DetectorRun = { alarms: [], errors: [] };
+  for (const s of series) {
+    const { train: own, test } = splitAt(s, options.trainUntil);
+    const train = options.history?.(s) ?? splitAt(own, options.trainFrom ?? -Infinity).test;
+    if (train.t.length < 5) {
+      run.errors.push(...specs.filter((d) => d.kind !== 'static').map((d) => ({ detector: d.name, series: seriesLabel(s), error: `only ${train.t.length} training points (needs 5)` })));
+      if (!specs.some((d) => d.kind === 'static')) continue;
+    }
+    for (const spec of specs) {
+      if (spec.kind !== 'static' && train.t.length < 5) continue;
+      try {
+        const detector = createDetector(spec, context);
+        detector.fit(train);
+        run.alarms.push(...detector.score(test));
+      } catch (error) {
+        run.errors.push({ detector: spec.name, series: seriesLabel(s), error: errorMessage(error) });
+      }
+    }
+  }
+  return run;
 }

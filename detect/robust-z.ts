@@ -1,15 +1,9 @@
 import type { Alarm, Detector } from '../core/detection.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
-import { kOfM } from './alarm-rule.ts';
+import { applyRule } from './rules.ts';
+import { defaultSpec, type DetectorSpec } from './spec.ts';
 
-export interface RobustZOptions {
-  /** |x - median| / scale above this is anomalous */
-  threshold: number;
-  k: number;
-  m: number;
-}
-
-export const ROBUST_Z_DEFAULTS: RobustZOptions = { threshold: 4, k: 3, m: 5 };
+type RobustZSpec = Extract<DetectorSpec, { kind: 'robust-z' }>;
 
 /** Median of finite values; NaN when there are none. */
 export function median(values: readonly number[]): number {
@@ -25,13 +19,14 @@ export function median(values: readonly number[]): number {
  * scale of 1% of the median (or 1e-6), so any real departure from a constant counts.
  */
 export class RobustZDetector implements Detector {
-  readonly name = 'robust-z';
-  readonly #options: RobustZOptions;
+  readonly name: string;
+  readonly #spec: RobustZSpec;
   #center = Number.NaN;
   #scale = Number.NaN;
 
-  constructor(options: Partial<RobustZOptions> = {}) {
-    this.#options = { ...ROBUST_Z_DEFAULTS, ...options };
+  constructor(spec: RobustZSpec = defaultSpec('robust-z') as RobustZSpec) {
+    this.name = spec.name;
+    this.#spec = spec;
   }
 
   get fitted(): { center: number; scale: number } {
@@ -48,9 +43,10 @@ export class RobustZDetector implements Detector {
 
   score(test: Series): Alarm[] {
     if (!Number.isFinite(this.#center)) return [];
-    const scores = Array.from(test.v, (v) => (Number.isFinite(v) ? Math.abs(v - this.#center) / this.#scale : 0));
-    const flags = scores.map((z) => z > this.#options.threshold);
+    const signed = Array.from(test.v, (v) => (Number.isFinite(v) ? (v - this.#center) / this.#scale : 0));
+    const { threshold, direction } = this.#spec;
+    const flags = signed.map((z) => (direction === 'up' ? z > threshold : direction === 'down' ? z < -threshold : Math.abs(z) > threshold));
     const label = seriesLabel(test);
-    return kOfM(flags, this.#options.k, this.#options.m).map((i) => ({ detector: this.name, series: label, t: test.t[i]!, score: scores[i]! }));
+    return applyRule(flags, this.#spec.rule).map((i) => ({ detector: this.name, series: label, t: test.t[i]!, score: Math.abs(signed[i]!) }));
   }
 }

@@ -22,12 +22,16 @@ export interface SeriesDetection extends Detection {
 
 export interface DetectorScore {
   detector: string;
+  faults: number;
   detected: number;
+  detectionRate: number;
   missed: number;
   medianTtdMs: number | null;
   falseAlarms: number;
   falseAlarmsPerHour: number;
   nab: Record<NabProfile, number>;
+  /** 0 = the null detector (no alarm at all), 100 = every fault detected at its first point, no false alarm */
+  nabNormalized: Record<NabProfile, number>;
 }
 
 export interface Scores {
@@ -69,6 +73,7 @@ export function scoreAlarms(options: { faults: readonly FaultWindow[]; alarms: r
     const ttds = mine.map((d) => d.ttdMs).filter((t): t is number => t !== null).sort((a, b) => a - b);
     const fa = falseAlarms.filter((a) => a.detector === detector).length;
     const nab = {} as Record<NabProfile, number>;
+    const nabNormalized = {} as Record<NabProfile, number>;
     for (const [profile, weights] of Object.entries(NAB_PROFILES) as [NabProfile, { fp: number; fn: number }][]) {
       let score = -weights.fp * fa;
       for (const detection of mine) {
@@ -76,11 +81,15 @@ export function scoreAlarms(options: { faults: readonly FaultWindow[]; alarms: r
         score += detection.ttdMs === null ? -weights.fn : nabSigmoid(detection.ttdMs, fault.healedAt + graceMs - fault.appliedAt);
       }
       nab[profile] = score;
+      // NAB's normalisation: the null detector scores -A_FN per fault, the perfect one +1 per fault
+      const nullScore = -weights.fn * mine.length;
+      const perfect = mine.length;
+      nabNormalized[profile] = perfect === nullScore ? 0 : (100 * (score - nullScore)) / (perfect - nullScore);
     }
     return {
-      detector, detected: ttds.length, missed: mine.length - ttds.length,
+      detector, faults: mine.length, detected: ttds.length, detectionRate: mine.length === 0 ? 0 : ttds.length / mine.length, missed: mine.length - ttds.length,
       medianTtdMs: ttds.length === 0 ? null : ttds.length % 2 ? ttds[ttds.length >> 1]! : (ttds[ttds.length / 2 - 1]! + ttds[ttds.length / 2]!) / 2,
-      falseAlarms: fa, falseAlarmsPerHour: fa / judgedHours, nab,
+      falseAlarms: fa, falseAlarmsPerHour: fa / judgedHours, nab, nabNormalized,
     };
   });
   return { graceMs, detections, seriesDetections, falseAlarms, detectors };

@@ -12,7 +12,7 @@ import { ETCD_METRICS } from '../twin/services/etcd.ts';
 import { EtcdKvLoad, type LoadResult } from '../load/etcd-kv.ts';
 import { SeriesStore } from '../observe/series-store.ts';
 import { Scraper, type ScrapeTarget } from '../observe/scraper.ts';
-import { runDetectors, scoreAlarms } from '../detect/index.ts';
+import { runDetectors, scoreAlarms, describeDetector } from '../detect/index.ts';
 import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts';
 import { resolveTarget } from './targets.ts';
 import { ActuationLead } from './lead.ts';
@@ -42,7 +42,7 @@ export function describePlan(scenario: Scenario): string[] {
     `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms${s.preVote ? ', pre-vote' : ''})`).join('; ')}`,
     ...scenario.load.map((l) => `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
     `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms`,
-    `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors ${scenario.baseline.detectors.join(', ')} fitted on it`,
+    `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors fitted on it: ${scenario.baseline.detectors.map(describeDetector).join('; ')}`,
     ...scenario.faults.map((f) => injectorFor(f).describe(f)),
     `recovery: ${formatMs(scenario.recoveryMs)} after the last heal, then every acknowledged write is read back`,
     ...scenario.gates.map((g) => `gate ${g.selector.source}: ${g.thresholds.map((t) => t.source).join(', ')}`),
@@ -93,7 +93,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     seed, status: 'completed', startedAt: startedAt.toISOString(), endedAt: '', clockZero: null, durationMs: 0, runDir,
     versions: {}, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
     series: { file: 'series.jsonl', count: 0, watched: [] }, warmupEndsAt: scenario.faults.reduce((min, f) => Math.min(min, f.atMs), Infinity), runEndsAt: null,
-    detectors: scenario.baseline.detectors, graceMs: options.graceMs ?? 5000,
+    detectors: scenario.baseline.detectors.map((d) => d.name), detectorErrors: [], graceMs: options.graceMs ?? 5000,
     alarms: [], detections: [], seriesDetections: [], falseAlarms: [], detectorScores: [], load: [], gates: [],
     verdict: { passed: false, reasons: [] }, cleanup: { ok: true, leftovers: [] },
   };
@@ -312,7 +312,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
   notify.phase('analysis', 'detection, scores and gates');
   journal.status = status;
-  analyze(journal, scenario, store, loadResults, leaderAgreedAt);
+  await analyze(journal, scenario, store, loadResults, leaderAgreedAt);
   const endedAt = new Date();
   journal.endedAt = endedAt.toISOString();
   journal.durationMs = endedAt.getTime() - startedAt.getTime();
@@ -326,7 +326,7 @@ function emptyLoadResult(name: string): LoadResult {
   return { name, requests: 0, errors: 0, availability: 0, byOp: {}, ackedWrites: 0, lostWrites: 0, lostKeys: [], indeterminateApplied: 0, scheduleLagP99Ms: 0, readBackError: 'the run ended before the read-back' };
 }
 
-function analyze(journal: Journal, scenario: Scenario, store: SeriesStore, loads: LoadResult[], agreement: { t: number; agreed: boolean }[]): void {
+async function analyze(journal: Journal, scenario: Scenario, store: SeriesStore, loads: LoadResult[], agreement: { t: number; agreed: boolean }[]): Promise<void> {
   const all = store.snapshot();
   journal.series.count = all.length;
   const watchedSeries = all.filter((s) => watched(s, scenario.baseline.series));
@@ -334,18 +334,17 @@ function analyze(journal: Journal, scenario: Scenario, store: SeriesStore, loads
   const warmupEndsAt = journal.warmupEndsAt;
   // the first seconds after start carry connection set-up noise: train on the rest of the warm-up
   const trainFrom = Math.min(5000, warmupEndsAt / 4);
-  const trimmed = watchedSeries.map((s) => {
-    let from = 0;
-    while (from < s.t.length && s.t[from]! < trainFrom) from++;
-    return { ...s, t: s.t.subarray(from), v: s.v.subarray(from) };
+  const detection = await runDetectors(watchedSeries, scenario.baseline.detectors, {
+    trainUntil: warmupEndsAt, trainFrom, epochMs: journal.clockZero ? Date.parse(journal.clockZero) : Date.parse(journal.startedAt),
   });
-  journal.alarms = runDetectors(trimmed, scenario.baseline.detectors, warmupEndsAt);
+  journal.alarms = detection.alarms;
+  journal.detectorErrors = detection.errors;
   for (const alarm of journal.alarms) journal.timeline.push({ t: alarm.t, kind: 'alarm', detail: `${alarm.detector} on ${alarm.series} (score ${alarm.score.toFixed(1)})` });
   journal.timeline.sort((a, b) => a.t - b.t);
 
   const lastT = Math.max(warmupEndsAt, ...all.map((s) => s.t[s.t.length - 1] ?? 0));
   const windows = journal.faults.filter((f) => f.appliedAt !== null).map((f) => ({ id: f.id, appliedAt: f.appliedAt!, healedAt: f.healedAt ?? lastT }));
-  const scores = scoreAlarms({ faults: windows, alarms: journal.alarms, detectors: scenario.baseline.detectors, series: journal.series.watched, graceMs: journal.graceMs, judgedFrom: warmupEndsAt, judgedUntil: lastT });
+  const scores = scoreAlarms({ faults: windows, alarms: journal.alarms, detectors: journal.detectors, series: journal.series.watched, graceMs: journal.graceMs, judgedFrom: warmupEndsAt, judgedUntil: lastT });
   journal.detections = scores.detections;
   journal.seriesDetections = scores.seriesDetections;
   journal.falseAlarms = scores.falseAlarms;
@@ -363,7 +362,7 @@ function analyze(journal: Journal, scenario: Scenario, store: SeriesStore, loads
     }
   }
   journal.load = loads.map(summarizeLoad);
-  journal.gates = evaluateGates(scenario.gates, { loads, faults: journal.faults, detections: journal.detections, falseAlarms: journal.falseAlarms, detectors: scenario.baseline.detectors });
+  journal.gates = evaluateGates(scenario.gates, { loads, faults: journal.faults, detections: journal.detections, falseAlarms: journal.falseAlarms, detectors: journal.detectors });
 
   const reasons: string[] = [];
   if (journal.status !== 'completed') reasons.push(`run ${journal.status}${journal.error ? `: ${journal.error}` : ''}`);

@@ -4,7 +4,8 @@ import type { core as zcore } from 'zod';
 import { InvalidScenarioError, type ScenarioProblem } from '../../core/errors.ts';
 import { parseDurationMs, parseRatePerSec } from '../../core/units.ts';
 import { parseSelector, parseThreshold } from '../../core/thresholds.ts';
-import { scenarioDocument, type ScenarioDocument, type FaultDocument } from './schema.ts';
+import { scenarioDocument, type ScenarioDocument, type FaultDocument, type DetectorDocument } from './schema.ts';
+import type { DetectorSpec, AlarmRule } from '../../detect/index.ts';
 import type { Scenario, ServiceSpec, FaultSpec, TargetSpec, GateSpec, LoadSpec } from './model.ts';
 import { GATE_METRICS } from './gates.ts';
 
@@ -92,6 +93,9 @@ function describeIssue(issue: zcore.$ZodIssue, root: unknown, locate: (path: Pat
       const note = issue as { discriminator?: string; options?: unknown[] };
       if (note.discriminator !== undefined) {
         const options = (note.options ?? []).map((v) => JSON.stringify(v)).join(', ');
+        // a bare name (`- sigma`) stands for `{ kind: sigma }`: report the name as written
+        const parent = valueAt(root, path.slice(0, -1));
+        if (typeof parent === 'string') return [at(`expected one of ${options}, saw ${show(parent)}`)];
         if (seen === undefined) return [at(`missing required key ${JSON.stringify(note.discriminator)} (one of ${options})`)];
         return [at(`expected one of ${options}, saw ${show(seen)}`)];
       }
@@ -191,6 +195,12 @@ function buildScenario(document: ScenarioDocument, report: Report): Scenario | u
   });
 
   const warmupMs = duration(document.baseline.warmup, ['baseline', 'warmup']);
+  const detectors = document.baseline.detectors.map((d, i) => buildDetector(d, ['baseline', 'detectors', i], duration, report));
+  const detectorNames = new Set<string>();
+  detectors.forEach((d, i) => {
+    if (detectorNames.has(d.name)) report(['baseline', 'detectors', i], `duplicate detector name ${JSON.stringify(d.name)}: give each a distinct name:`);
+    detectorNames.add(d.name);
+  });
   const faults = document.faults.map((fault, i) => buildFault(fault, i, serviceByName, duration, report));
   const ids = new Set<string>();
   faults.forEach((fault, i) => {
@@ -231,11 +241,39 @@ function buildScenario(document: ScenarioDocument, report: Report): Scenario | u
     twin: { backend: document.twin.backend, services },
     load,
     observe: { intervalMs: duration(document.observe.interval, ['observe', 'interval']), prometheus },
-    baseline: { warmupMs, detectors: document.baseline.detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}) },
+    baseline: { warmupMs, detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}) },
     faults,
     recoveryMs: duration(document.recovery, ['recovery'], { positive: false }),
     gates,
   };
+}
+
+const STATIC_THRESHOLD = /^\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
+
+function buildDetector(document: DetectorDocument, path: Path, duration: (value: string, path: Path) => number, report: Report): DetectorSpec {
+  const rule: AlarmRule = document.rule === undefined ? { kind: 'k-of-m', k: 3, m: 5 }
+    : document.rule === 'breach' ? { kind: 'breach' }
+    : 'consecutive' in document.rule ? { kind: 'consecutive', n: document.rule.consecutive }
+    : { kind: 'k-of-m', k: document.rule.k, m: document.rule.m };
+  if (rule.kind === 'k-of-m' && rule.k > rule.m) report([...path, 'rule'], `k must not exceed m, saw k ${rule.k} of m ${rule.m}`);
+  const common = { name: document.name ?? document.kind, rule, direction: document.direction };
+  switch (document.kind) {
+    case 'robust-z': return { ...common, kind: 'robust-z', threshold: document.threshold };
+    case 'prophet': return { ...common, kind: 'prophet', level: document.level };
+    case 'mstl': return { ...common, kind: 'mstl', level: document.level, periodsMs: document.periods.map((p, i) => duration(p, [...path, 'periods', i])) };
+    case 'static': {
+      const thresholds = Object.entries(document.thresholds).flatMap(([series, text]) => {
+        const match = STATIC_THRESHOLD.exec(text);
+        if (!match) {
+          report([...path, 'thresholds', series], `expected a threshold such as "> 0.05" or "<= 1", saw ${JSON.stringify(text)}`);
+          return [];
+        }
+        return [{ series, operator: match[1] as '<', value: Number(match[2]) }];
+      });
+      if (Object.keys(document.thresholds).length === 0) report([...path, 'thresholds'], 'expected at least one series threshold');
+      return { ...common, kind: 'static', thresholds };
+    }
+  }
 }
 
 const ROLE_TARGET = /^([a-z0-9][a-z0-9-]*)\.(leader|follower|random)$/;

@@ -1,4 +1,5 @@
 import type { Threshold, MetricSelector } from '../../core/thresholds.ts';
+import type { DetectorSpec } from '../../detect/spec.ts';
 
 /** A validated scenario: every duration in ms, every rate per second, every reference checked. */
 export interface Scenario {
@@ -9,13 +10,12 @@ export interface Scenario {
   twin: { backend: 'netns'; services: ServiceSpec[] };
   load: LoadSpec[];
   observe: { intervalMs: number; prometheus: string[] };
-  baseline: { warmupMs: number; detectors: DetectorName[]; series?: string[] };
+  baseline: { warmupMs: number; detectors: DetectorSpec[]; series?: string[] };
   faults: FaultSpec[];
   recoveryMs: number;
   gates: GateSpec[];
 }
 
-export type DetectorName = 'robust-z';
 
 export interface ServiceSpec {
   name: string;

@@ -43,6 +43,29 @@ const partitionFault = z.discriminatedUnion('mode', [
 
 export const faultDocument = z.discriminatedUnion('type', [partitionFault]);
 
+const alarmRule = z.union([
+  z.literal('breach'),
+  z.strictObject({ k: z.int().min(1), m: z.int().min(1) }),
+  z.strictObject({ consecutive: z.int().min(1) }),
+]);
+
+const detectorCommon = {
+  name: name.optional(),
+  /** how anomalous points become alarms; default 3 of 5 */
+  rule: alarmRule.optional(),
+  direction: z.enum(['both', 'up', 'down']).default('both'),
+};
+
+const level = z.number().gt(0).lt(1).default(0.99);
+
+/** A detector: a bare kind (`robust-z`) or an object with its settings. */
+export const detectorDocument = z.preprocess((value) => (typeof value === 'string' ? { kind: value } : value), z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('robust-z'), ...detectorCommon, threshold: z.number().positive().default(4) }),
+  z.strictObject({ kind: z.literal('mstl'), ...detectorCommon, level, periods: z.array(text).default([]) }),
+  z.strictObject({ kind: z.literal('prophet'), ...detectorCommon, level }),
+  z.strictObject({ kind: z.literal('static'), ...detectorCommon, thresholds: z.record(text, text) }),
+]));
+
 export const scenarioDocument = z.strictObject({
   name,
   description: text.optional(),
@@ -58,7 +81,7 @@ export const scenarioDocument = z.strictObject({
   }).default({ interval: '1s' }),
   baseline: z.strictObject({
     warmup: text,
-    detectors: z.array(z.enum(['robust-z'])).min(1).default(['robust-z']),
+    detectors: z.array(detectorDocument).min(1).default([{ kind: 'robust-z', threshold: 4, direction: 'both' }]),
     /** series names (exact, or ending in `*`) the detectors watch; default: the key series */
     series: z.array(text).min(1).optional(),
   }),
@@ -69,3 +92,4 @@ export const scenarioDocument = z.strictObject({
 
 export type ScenarioDocument = z.output<typeof scenarioDocument>;
 export type FaultDocument = z.output<typeof faultDocument>;
+export type DetectorDocument = z.output<typeof detectorDocument>;

@@ -91,6 +91,24 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     expected: ['4 twin.services.etcd.election: etcd needs election >= 5 x heartbeat (100 ms), saw 300 ms'],
   },
   {
+    name: 'detectors: unknown kind, bad rule, bad level, duplicate names, bad static threshold',
+    text: VALID.replace('  warmup: 10s\n', '  warmup: 10s\n  detectors:\n    - sigma\n    - { kind: mstl, level: 1.5, rule: { k: 4, m: 2 } }\n    - robust-z\n    - { kind: robust-z, threshold: 3 }\n    - { kind: static, thresholds: { load_error_ratio: "big" } }\n'),
+    expected: [
+      '10 baseline.detectors[0].kind: expected one of "robust-z", "mstl", "prophet", "static", saw "sigma"',
+      '11 baseline.detectors[1].level: expected at most 1, saw number 1.5',
+    ],
+  },
+  {
+    name: 'detectors that pass the schema but not the cross-checks',
+    text: VALID.replace('  warmup: 10s\n', '  warmup: 10s\n  detectors:\n    - { kind: mstl, periods: [1x], rule: { k: 4, m: 2 } }\n    - robust-z\n    - { kind: robust-z, threshold: 3 }\n    - { kind: static, thresholds: { load_error_ratio: "big" } }\n'),
+    expected: [
+      '10 baseline.detectors[0].rule: k must not exceed m, saw k 4 of m 2',
+      '10 baseline.detectors[0].periods[0]: expected a duration such as "20s", "500ms" or "1m", saw "1x"',
+      '12 baseline.detectors[2]: duplicate detector name "robust-z": give each a distinct name:',
+      '13 baseline.detectors[3].thresholds.load_error_ratio: expected a threshold such as "> 0.05" or "<= 1", saw "big"',
+    ],
+  },
+  {
     name: 'YAML syntax errors',
     text: 'name: ok\ntwin: [\n',
     expected: ['3 : YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]'],
@@ -112,7 +130,7 @@ test('accepts the valid base and fills defaults', () => {
   const scenario = parseScenario(VALID, 'ok.yaml');
   assert.equal(scenario.observe.intervalMs, 1000);
   assert.deepEqual(scenario.observe.prometheus, ['etcd']);
-  assert.deepEqual(scenario.baseline.detectors, ['robust-z']);
+  assert.deepEqual(scenario.baseline.detectors, [{ name: 'robust-z', kind: 'robust-z', threshold: 4, direction: 'both', rule: { kind: 'k-of-m', k: 3, m: 5 } }]);
   assert.equal(scenario.load[0]!.ratePerSec, 100);
   assert.deepEqual(scenario.faults[0], { id: 'cut', atMs: 10_000, durationMs: 5000, type: 'partition', mode: 'isolate', target: { kind: 'role', service: 'etcd', role: 'leader', source: 'etcd.leader' } });
 });

@@ -1,0 +1,166 @@
+import type { Alarm, Detector } from '../core/detection.ts';
+import { seriesLabel, type Series } from '../core/series.ts';
+import type { Augurs, EtsModel, MstlModel, ProphetModel } from './augurs.ts';
+import { applyRule } from './rules.ts';
+import type { DetectorSpec, Direction } from './spec.ts';
+
+export interface Band {
+  point: number;
+  lower: number;
+  upper: number;
+}
+
+/** Flags points outside their band in the configured direction; score = distance in half-widths. */
+export function judgeAgainstBands(detector: string, test: Series, bands: readonly Band[], spec: { rule: DetectorSpec['rule']; direction: Direction }): Alarm[] {
+  const scores = bands.map((band, i) => {
+    const v = test.v[i]!;
+    if (!Number.isFinite(v) || !Number.isFinite(band.point)) return 0;
+    const half = Math.max((band.upper - band.lower) / 2, 1e-9);
+    return (v - band.point) / half;
+  });
+  const flags = bands.map((band, i) => {
+    const v = test.v[i]!;
+    if (!Number.isFinite(v)) return false;
+    const above = v > band.upper;
+    const below = v < band.lower;
+    return spec.direction === 'up' ? above : spec.direction === 'down' ? below : above || below;
+  });
+  const label = seriesLabel(test);
+  return applyRule(flags, spec.rule).map((i) => ({ detector, series: label, t: test.t[i]!, score: Math.abs(scores[i]!) }));
+}
+
+/** The typical spacing of a series, ms. */
+export function stepOf(t: Float64Array): number {
+  if (t.length < 2) return 1000;
+  const gaps = Array.from(t.subarray(1), (v, i) => v - t[i]!).sort((a, b) => a - b);
+  return Math.max(1, gaps[gaps.length >> 1]!);
+}
+
+/** Values on a regular grid (last observation carried forward over gaps and missing points). */
+export function regularize(series: Series, stepMs: number): Float64Array {
+  const first = series.t[0]!;
+  const count = Math.floor((series.t[series.t.length - 1]! - first) / stepMs) + 1;
+  const out = new Float64Array(count);
+  let j = 0;
+  let last = Number.NaN;
+  for (let i = 0; i < count; i++) {
+    const t = first + i * stepMs;
+    while (j < series.t.length && series.t[j]! <= t + stepMs / 2) {
+      if (Number.isFinite(series.v[j]!)) last = series.v[j]!;
+      j++;
+    }
+    out[i] = last;
+  }
+  // a leading gap takes the first real value
+  const firstReal = out.find(Number.isFinite) ?? 0;
+  for (let i = 0; i < count && !Number.isFinite(out[i]!); i++) out[i] = firstReal;
+  return out;
+}
+
+/**
+ * MSTL (seasonal periods, each needing two full periods of training data) with an AutoETS trend,
+ * through augurs. With no period that fits the training window it falls back to a non-seasonal
+ * AutoETS; `model` says which was used. Forecasts forward from the end of training with the
+ * configured interval level.
+ */
+export class MstlDetector implements Detector {
+  readonly name: string;
+  readonly #spec: Extract<DetectorSpec, { kind: 'mstl' }>;
+  readonly #augurs: Augurs;
+  #model: MstlModel | EtsModel | undefined;
+  #lastT = 0;
+  #stepMs = 1000;
+  model = '';
+
+  constructor(spec: Extract<DetectorSpec, { kind: 'mstl' }>, augurs: Augurs) {
+    this.name = spec.name;
+    this.#spec = spec;
+    this.#augurs = augurs;
+  }
+
+  fit(train: Series): void {
+    this.#stepMs = stepOf(train.t);
+    const y = regularize(train, this.#stepMs);
+    const periods = this.#spec.periodsMs.map((p) => Math.round(p / this.#stepMs)).filter((p) => p >= 2 && y.length >= 2 * p);
+    this.#model = periods.length > 0 ? this.#augurs.mstl(periods) : this.#augurs.ets();
+    this.model = periods.length > 0 ? `MSTL periods [${periods.join(', ')}] + AutoETS` : 'AutoETS (no seasonal period fits the training window)';
+    try {
+      this.#model.fit(y);
+    } catch (error) {
+      this.#free();
+      throw error;
+    }
+    this.#lastT = train.t[0]! + (y.length - 1) * this.#stepMs;
+  }
+
+  score(test: Series): Alarm[] {
+    if (!this.#model || test.t.length === 0) return [];
+    try {
+      const steps = Array.from(test.t, (t) => Math.max(1, Math.round((t - this.#lastT) / this.#stepMs)));
+      const horizon = Math.max(...steps);
+      const forecast = this.#model.predict(horizon, this.#spec.level);
+      const bands = steps.map((h) => ({ point: forecast.point[h - 1]!, lower: forecast.intervals?.lower[h - 1] ?? Number.NaN, upper: forecast.intervals?.upper[h - 1] ?? Number.NaN }));
+      return judgeAgainstBands(this.name, test, bands, this.#spec);
+    } finally {
+      this.#free();
+    }
+  }
+
+  /** WASM memory only grows: every model is freed as soon as it has forecast. */
+  #free(): void {
+    this.#model?.free();
+    this.#model = undefined;
+  }
+}
+
+/**
+ * Prophet through augurs with its wasmstan optimizer. Timestamps are real seconds (the run's
+ * clock zero plus t), so daily and weekly seasonality switch on as Prophet decides from the span
+ * of the training data (daily needs at least two days).
+ */
+export class ProphetDetector implements Detector {
+  readonly name: string;
+  readonly #spec: Extract<DetectorSpec, { kind: 'prophet' }>;
+  readonly #augurs: Augurs;
+  readonly #epochMs: number;
+  #model: ProphetModel | undefined;
+
+  constructor(spec: Extract<DetectorSpec, { kind: 'prophet' }>, augurs: Augurs, epochMs: number) {
+    this.name = spec.name;
+    this.#spec = spec;
+    this.#augurs = augurs;
+    this.#epochMs = epochMs;
+  }
+
+  fit(train: Series): void {
+    const ds: number[] = [];
+    const y: number[] = [];
+    train.t.forEach((t, i) => {
+      if (Number.isFinite(train.v[i]!)) {
+        ds.push(Math.round((this.#epochMs + t) / 1000));
+        y.push(train.v[i]!);
+      }
+    });
+    this.#model = this.#augurs.prophet({ intervalWidth: this.#spec.level });
+    try {
+      this.#model.fit({ ds, y });
+    } catch (error) {
+      this.#model.free();
+      this.#model = undefined;
+      throw error;
+    }
+  }
+
+  score(test: Series): Alarm[] {
+    if (!this.#model || test.t.length === 0) return [];
+    try {
+      const predictions = this.#model.predict({ ds: Array.from(test.t, (t) => Math.round((this.#epochMs + t) / 1000)) });
+      const { point, intervals } = predictions.yhat;
+      const bands = point.map((p, i) => ({ point: p, lower: intervals?.lower[i] ?? Number.NaN, upper: intervals?.upper[i] ?? Number.NaN }));
+      return judgeAgainstBands(this.name, test, bands, this.#spec);
+    } finally {
+      this.#model.free();
+      this.#model = undefined;
+    }
+  }
+}
