@@ -10,6 +10,7 @@ import { renderMarkdown, renderJunit, writeReports, writeBundle, verifyBundle } 
 import type { Journal } from '../core/journal.ts';
 import { formatMs } from '../core/units.ts';
 import { doctor } from './doctor.ts';
+import { detectCommand, DetectUsageError } from './detect.ts';
 
 /** Exit codes, shared by every command: 0 pass, 1 a gate or verdict failed, 2 invalid input, 3 the run itself failed. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, runFailed: 3 } as const;
@@ -23,6 +24,8 @@ usage:
   moat report <run-dir> [--markdown]
   moat bundle <run-dir> [--out FILE.tar.gz]
   moat verify-bundle <FILE.tar.gz>
+  moat detect <series.csv|.json> [--detector robust-z|mstl|prophet] [--train-until T] [--windows a..b,c..d] [--json]
+              [--level L] [--threshold Z] [--rule k/m|consecutive:N|breach] [--direction both|up|down] [--period D]... [--grace D]
   moat cleanup [--dry-run]
   moat doctor
 
@@ -35,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run': return runCommand(rest);
     case 'validate': return validateCommand(rest);
     case 'gate': return gateCommand(rest);
+    case 'detect': return detectCommand(rest);
     case 'report': return reportCommand(rest);
     case 'bundle': return bundleCommand(rest);
     case 'verify-bundle': return verifyBundleCommand(rest);
@@ -240,7 +244,7 @@ try {
   } else if (error instanceof StaleLedgerError) {
     process.stderr.write(`moat: ${error.message}\n`);
     process.exitCode = EXIT.invalid;
-  } else if (error instanceof UsageError) {
+  } else if (error instanceof UsageError || error instanceof DetectUsageError) {
     process.stderr.write(`${error.message}\n`);
     process.exitCode = EXIT.invalid;
   } else if (error instanceof MoatError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

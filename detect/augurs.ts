@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 
 /**
  * augurs (Rust compiled to WASM) loaded from the bytes on disk with `initSync`: its default async
@@ -29,11 +27,10 @@ export function loadAugurs(): Promise<Augurs> {
 }
 
 async function load(): Promise<Augurs> {
-  const require = createRequire(import.meta.url);
-  const root = dirname(require.resolve('@bsull/augurs/package.json'));
   const module = async (name: string) => {
-    const mod = (await import(join(root, `${name}.js`))) as { initSync(options: { module: Buffer }): void };
-    mod.initSync({ module: readFileSync(join(root, `${name}_bg.wasm`)) });
+    const url = import.meta.resolve(`@bsull/augurs/${name}`);
+    const mod = (await import(url)) as { initSync(options: { module: Buffer }): void };
+    mod.initSync({ module: readFileSync(new URL(`${name}_bg.wasm`, url)) });
     return mod as unknown;
   };
   const mstl = (await module('mstl')) as { MSTL: { ets(periods: number[]): MstlModel } };

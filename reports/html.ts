@@ -228,11 +228,12 @@ function detectionBlock(journal: Journal): string {
   const perSeries = table(['fault', 'detector', 'series', 'TTD'], journal.seriesDetections.map((d) => [
     e(d.faultId), e(d.detector), e(d.series ?? '-'), d.ttdMs === null ? '<span class="muted">miss</span>' : e(ms(d.ttdMs)),
   ]), [3]);
-  const scores = table(['detector', 'detected', 'missed', 'median TTD', 'false alarms', 'false alarms / h', 'NAB standard', 'NAB low-FP', 'NAB low-FN'], journal.detectorScores.map((d) => [
-    e(d.detector), e(d.detected), e(d.missed), e(ms(d.medianTtdMs)), e(d.falseAlarms), e(d.falseAlarmsPerHour.toFixed(1)), e(d.nab.standard.toFixed(3)), e(d.nab.reward_low_fp.toFixed(3)), e(d.nab.reward_low_fn.toFixed(3)),
+  const scores = table(['detector', 'detected', 'missed', 'median TTD', 'false alarms', 'false alarms / h', 'NAB standard (0-100)', 'NAB low-FP', 'NAB low-FN'], journal.detectorScores.map((d) => [
+    e(d.detector), e(`${d.detected}/${d.faults}`), e(d.missed), e(ms(d.medianTtdMs)), e(d.falseAlarms), e(d.falseAlarmsPerHour.toFixed(1)), e(d.nabNormalized.standard.toFixed(1)), e(d.nabNormalized.reward_low_fp.toFixed(1)), e(d.nabNormalized.reward_low_fn.toFixed(1)),
   ]), [1, 2, 3, 4, 5, 6, 7, 8]);
+  const errors = journal.detectorErrors.length === 0 ? '' : `<details><summary>Detector errors (${journal.detectorErrors.length})</summary>${table(['detector', 'series', 'error'], journal.detectorErrors.map((x) => [e(x.detector), e(x.series), e(x.error)]))}</details>`;
   return `<p class="muted">An alarm detects a fault when it falls in [applied, healed + ${e(ms(journal.graceMs))}]. Detectors were fitted on the warm-up only.</p>
-${byFault}${scores}<details><summary>Per watched series (${journal.seriesDetections.length})</summary>${perSeries}</details>`;
+${byFault}${scores}${errors}<details><summary>Per watched series (${journal.seriesDetections.length})</summary>${perSeries}</details>`;
 }
 
 function gatesBlock(journal: Journal): string {

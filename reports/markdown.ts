@@ -62,9 +62,12 @@ export function renderMarkdown(journal: Journal): string {
     ...detected.sort((a, b) => a.ttdMs! - b.ttdMs!).map((d) => [d.faultId, d.detector, d.series ?? '-', ms(d.ttdMs)]),
   ]));
   if (missedSeries > 0) out.push('', `${missedSeries} watched series did not alarm during a fault (misses; see journal.json seriesDetections).`);
-  out.push('', table(['detector', 'detected', 'missed', 'median TTD', 'false alarms', 'false alarms / h', 'NAB standard', 'NAB low-FP', 'NAB low-FN'], journal.detectorScores.map((d) => [
-    d.detector, d.detected, d.missed, ms(d.medianTtdMs), d.falseAlarms, d.falseAlarmsPerHour.toFixed(1), d.nab.standard.toFixed(3), d.nab.reward_low_fp.toFixed(3), d.nab.reward_low_fn.toFixed(3),
+  out.push('', table(['detector', 'detected', 'median TTD', 'false alarms', 'false alarms / h', 'NAB standard (0-100)', 'NAB low-FP', 'NAB low-FN'], journal.detectorScores.map((d) => [
+    d.detector, `${d.detected}/${d.faults}`, ms(d.medianTtdMs), d.falseAlarms, d.falseAlarmsPerHour.toFixed(1), d.nabNormalized.standard.toFixed(1), d.nabNormalized.reward_low_fp.toFixed(1), d.nabNormalized.reward_low_fn.toFixed(1),
   ])));
+  if (journal.detectorErrors.length > 0) {
+    out.push('', `Detector errors (${journal.detectorErrors.length}):`, ...journal.detectorErrors.slice(0, 10).map((e) => `- ${cell(e.detector)} on ${cell(e.series)}: ${cell(e.error)}`));
+  }
 
   out.push('', '## Load', '');
   out.push(table(['load', 'op', 'requests', 'errors', 'availability', 'p50', 'p99', 'max'], journal.load.flatMap((l) => Object.entries(l.byOp).map(([op, o]) => [
