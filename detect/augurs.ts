@@ -8,7 +8,7 @@ type Forecast = { point: number[]; intervals?: { level: number; lower: number[];
 export interface MstlModel { fit(y: Float64Array): void; predict(horizon: number, level?: number): Forecast; free(): void }
 export interface EtsModel { fit(y: Float64Array): void; predict(horizon: number, level?: number): Forecast; free(): void }
 export interface ProphetModel {
-  fit(data: { ds: number[]; y: number[] }): void;
+  fit(data: { ds: number[]; y: number[] }, options?: { seed?: number }): void;
   predict(data?: { ds: number[] }): { yhat: Forecast };
   free(): void;
 }

@@ -94,13 +94,21 @@ export class MstlDetector implements Detector {
   }
 
   score(test: Series): Alarm[] {
-    if (!this.#model || test.t.length === 0) return [];
+    if (test.t.length === 0) {
+      this.#free();
+      return [];
+    }
+    return judgeAgainstBands(this.name, test, this.forecast(test), this.#spec);
+  }
+
+  /** The forecast band for each point of `test`; the model is freed afterwards. */
+  forecast(test: Series): Band[] {
+    if (!this.#model) throw new Error(`${this.name}: forecast before fit`);
     try {
       const steps = Array.from(test.t, (t) => Math.max(1, Math.round((t - this.#lastT) / this.#stepMs)));
       const horizon = Math.max(...steps);
       const forecast = this.#model.predict(horizon, this.#spec.level);
-      const bands = steps.map((h) => ({ point: forecast.point[h - 1]!, lower: forecast.intervals?.lower[h - 1] ?? Number.NaN, upper: forecast.intervals?.upper[h - 1] ?? Number.NaN }));
-      return judgeAgainstBands(this.name, test, bands, this.#spec);
+      return steps.map((h) => ({ point: forecast.point[h - 1]!, lower: forecast.intervals?.lower[h - 1] ?? Number.NaN, upper: forecast.intervals?.upper[h - 1] ?? Number.NaN }));
     } finally {
       this.#free();
     }
@@ -143,7 +151,8 @@ export class ProphetDetector implements Detector {
     });
     this.#model = this.#augurs.prophet({ intervalWidth: this.#spec.level });
     try {
-      this.#model.fit({ ds, y });
+      // the optimiser's seed is fixed; Prophet's interval sampling inside augurs is not seedable
+      this.#model.fit({ ds, y }, { seed: 1 });
     } catch (error) {
       this.#model.free();
       this.#model = undefined;
@@ -152,12 +161,21 @@ export class ProphetDetector implements Detector {
   }
 
   score(test: Series): Alarm[] {
-    if (!this.#model || test.t.length === 0) return [];
+    if (test.t.length === 0) {
+      this.#model?.free();
+      this.#model = undefined;
+      return [];
+    }
+    return judgeAgainstBands(this.name, test, this.forecast(test), this.#spec);
+  }
+
+  /** The forecast band for each point of `test`; the model is freed afterwards. */
+  forecast(test: Series): Band[] {
+    if (!this.#model) throw new Error(`${this.name}: forecast before fit`);
     try {
       const predictions = this.#model.predict({ ds: Array.from(test.t, (t) => Math.round((this.#epochMs + t) / 1000)) });
       const { point, intervals } = predictions.yhat;
-      const bands = point.map((p, i) => ({ point: p, lower: intervals?.lower[i] ?? Number.NaN, upper: intervals?.upper[i] ?? Number.NaN }));
-      return judgeAgainstBands(this.name, test, bands, this.#spec);
+      return point.map((p, i) => ({ point: p, lower: intervals?.lower[i] ?? Number.NaN, upper: intervals?.upper[i] ?? Number.NaN }));
     } finally {
       this.#model.free();
       this.#model = undefined;
