@@ -6,8 +6,8 @@ import { defaultSpec, type DetectorSpec } from './spec.ts';
 type RobustZSpec = Extract<DetectorSpec, { kind: 'robust-z' }>;
 
 /** Median of finite values; NaN when there are none. */
-export function median(values: readonly number[]): number {
-  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
+export function median(values: ArrayLike<number>): number {
+  const finite = Float64Array.from(values).filter(Number.isFinite).sort();
   if (finite.length === 0) return Number.NaN;
   const mid = finite.length >> 1;
   return finite.length % 2 ? finite[mid]! : (finite[mid - 1]! + finite[mid]!) / 2;
@@ -34,10 +34,11 @@ export class RobustZDetector implements Detector {
   }
 
   fit(train: Series): void {
-    const values = Array.from(train.v).filter(Number.isFinite);
+    const values = train.v.filter(Number.isFinite);
     this.#center = median(values);
-    const mad = median(values.map((v) => Math.abs(v - this.#center)));
-    const meanAbs = values.length === 0 ? 0 : values.reduce((a, v) => a + Math.abs(v - this.#center), 0) / values.length;
+    const deviations = values.map((v) => Math.abs(v - this.#center));
+    const mad = median(deviations);
+    const meanAbs = values.length === 0 ? 0 : deviations.reduce((a, v) => a + v, 0) / values.length;
     this.#scale = Math.max(1.4826 * mad, 1.2533 * meanAbs, Math.abs(this.#center) * 0.01, 1e-6);
   }
 
