@@ -222,6 +222,10 @@ function chart(journal: Journal, name: string, lines: Line[]): string {
 }
 
 function detectionBlock(journal: Journal): string {
+  const matrix = table(['fault', ...journal.detectors], journal.faults.filter((f) => f.appliedAt !== null).map((f) => [e(f.id), ...journal.detectors.map((name) => {
+    const d = journal.detections.find((x) => x.faultId === f.id && x.detector === name);
+    return !d || d.ttdMs === null ? '<span class="bad">MISS</span>' : e(ms(d.ttdMs));
+  })]), journal.detectors.map((_, i) => i + 1));
   const byFault = table(['fault', 'detector', 'first series to alarm', 'TTD'], journal.detections.map((d) => [
     e(d.faultId), e(d.detector), e(d.series ?? '-'), d.ttdMs === null ? '<span class="bad">MISS</span>' : e(ms(d.ttdMs)),
   ]), [3]);
@@ -233,7 +237,7 @@ function detectionBlock(journal: Journal): string {
   ]), [1, 2, 3, 4, 5, 6, 7, 8]);
   const errors = journal.detectorErrors.length === 0 ? '' : `<details><summary>Detector errors (${journal.detectorErrors.length})</summary>${table(['detector', 'series', 'error'], journal.detectorErrors.map((x) => [e(x.detector), e(x.series), e(x.error)]))}</details>`;
   return `<p class="muted">An alarm detects a fault when it falls in [applied, healed + ${e(ms(journal.graceMs))}]. Detectors were fitted on the warm-up only.</p>
-${byFault}${scores}${errors}<details><summary>Per watched series (${journal.seriesDetections.length})</summary>${perSeries}</details>`;
+${matrix}${byFault}${scores}${errors}<details><summary>Per watched series (${journal.seriesDetections.length})</summary>${perSeries}</details>`;
 }
 
 function gatesBlock(journal: Journal): string {

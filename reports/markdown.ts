@@ -54,7 +54,11 @@ export function renderMarkdown(journal: Journal): string {
     out.push('', `Evidence for ${cell(f.id)}:`, ...f.verified.evidence.map((e) => `- ${e.ok ? 'ok' : 'FAILED'} [${e.kind}] ${cell(e.detail)}`));
   }
 
-  out.push('', '## Detection', '', `Time to detect (TTD) per fault x detector x watched series; an alarm counts within [applied, healed + ${ms(journal.graceMs)}].`, '');
+  out.push('', '## Detection', '', `Time to detect (TTD) per fault x detector: the first alarm on any watched series within [applied, healed + ${ms(journal.graceMs)}].`, '');
+  out.push(table(['fault', ...journal.detectors], journal.faults.filter((f) => f.appliedAt !== null).map((f) => [f.id, ...journal.detectors.map((name) => {
+    const d = journal.detections.find((x) => x.faultId === f.id && x.detector === name);
+    return !d || d.ttdMs === null ? 'MISS' : ms(d.ttdMs);
+  })])), '', 'Per watched series:', '');
   const detected = journal.seriesDetections.filter((d) => d.ttdMs !== null);
   const missedSeries = journal.seriesDetections.length - detected.length;
   out.push(table(['fault', 'detector', 'series', 'TTD'], [

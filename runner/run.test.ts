@@ -136,8 +136,9 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.ok(fault!.leaderChange && fault!.leaderChange.to !== fault!.target!.slice(0, 6), 'a new leader won on the majority side');
 
   // a TTD or a miss for each fault x detector, and one per watched series
-  assert.deepEqual(journal.detections.map((d) => [d.faultId, d.detector]), [['isolate-leader', 'robust-z']]);
-  assert.equal(journal.seriesDetections.length, journal.series.watched.length);
+  assert.deepEqual(journal.detections.map((d) => [d.faultId, d.detector]), [['isolate-leader', 'robust-z'], ['isolate-leader', 'mstl'], ['isolate-leader', 'prophet'], ['isolate-leader', 'static']]);
+  assert.equal(journal.seriesDetections.length, journal.series.watched.length * 4);
+  assert.deepEqual(journal.detectorScores.map((d) => d.faults), [1, 1, 1, 1]);
   assert.ok(journal.series.watched.some((s) => s.startsWith('load_error_ratio')));
   assert.ok(journal.series.watched.some((s) => s.startsWith('etcd_server_has_leader')));
 
@@ -154,6 +155,7 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   }
   const summary = run.stdout.join('');
   assert.match(summary, /## Timeline/);
+  assert.match(summary, /\| fault \| robust-z \| mstl \| prophet \| static \|/);
   assert.match(summary, /\| isolate-leader \| robust-z \| first of any: /);
   assert.match(summary, /## Verdict/);
 });
