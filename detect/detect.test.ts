@@ -64,3 +64,14 @@ test('the NAB sigmoid is 1 at the window start and 0 at its end', () => {
   assert.ok(Math.abs(nabSigmoid(1000, 1000)) < 1e-12);
   assert.ok(nabSigmoid(250, 1000) > nabSigmoid(500, 1000));
 });
+
+test('median by quickselect agrees with sorting, odd and even, with NaN skipped', () => {
+  const random = (i: number) => ((i * 2654435761) % 1000) / 7;
+  for (const n of [1, 2, 3, 10, 101, 1000]) {
+    const values = Array.from({ length: n }, (_, i) => random(i));
+    const sorted = [...values].sort((a, b) => a - b);
+    const expected = n % 2 ? sorted[n >> 1]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+    assert.equal(median([...values, Number.NaN]), expected, `n=${n}`);
+  }
+  assert.ok(Number.isNaN(median([])));
+});

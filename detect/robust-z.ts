@@ -5,12 +5,48 @@ import { defaultSpec, type DetectorSpec } from './spec.ts';
 
 type RobustZSpec = Extract<DetectorSpec, { kind: 'robust-z' }>;
 
-/** Median of finite values; NaN when there are none. */
+/** Median of finite values; NaN when there are none. Linear time (quickselect on a copy). */
 export function median(values: ArrayLike<number>): number {
-  const finite = Float64Array.from(values).filter(Number.isFinite).sort();
-  if (finite.length === 0) return Number.NaN;
-  const mid = finite.length >> 1;
-  return finite.length % 2 ? finite[mid]! : (finite[mid - 1]! + finite[mid]!) / 2;
+  const finite = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v)) finite[n++] = v;
+  }
+  if (n === 0) return Number.NaN;
+  const mid = n >> 1;
+  const upper = select(finite, n, mid);
+  if (n % 2) return upper;
+  // the lower middle is the largest value left of `mid` after selection
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if (finite[i]! > lower) lower = finite[i]!;
+  return (lower + upper) / 2;
+}
+
+/** Hoare's quickselect: the k-th smallest of a[0..n), reordering a so smaller values sit left of k. */
+function select(a: Float64Array, n: number, k: number): number {
+  let left = 0;
+  let right = n - 1;
+  while (left < right) {
+    const pivot = a[(left + right) >> 1]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = a[i]!;
+        a[i] = a[j]!;
+        a[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }
 
 /**
@@ -34,11 +70,18 @@ export class RobustZDetector implements Detector {
   }
 
   fit(train: Series): void {
-    const values = train.v.filter(Number.isFinite);
-    this.#center = median(values);
-    const deviations = values.map((v) => Math.abs(v - this.#center));
-    const mad = median(deviations);
-    const meanAbs = values.length === 0 ? 0 : deviations.reduce((a, v) => a + v, 0) / values.length;
+    this.#center = median(train.v);
+    const deviations = new Float64Array(train.v.length);
+    let count = 0;
+    let sumAbs = 0;
+    for (const v of train.v) {
+      if (!Number.isFinite(v)) continue;
+      const d = Math.abs(v - this.#center);
+      deviations[count++] = d;
+      sumAbs += d;
+    }
+    const mad = median(deviations.subarray(0, count));
+    const meanAbs = count === 0 ? 0 : sumAbs / count;
     this.#scale = Math.max(1.4826 * mad, 1.2533 * meanAbs, Math.abs(this.#center) * 0.01, 1e-6);
   }
 
