@@ -1,7 +1,7 @@
 import type { Alarm, Detector } from '../core/detection.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import type { Augurs, EtsModel, MstlModel, ProphetModel } from './augurs.ts';
-import { applyRule } from './rules.ts';
+import { applyRule, type AlarmRule } from './rules.ts';
 import type { DetectorSpec, Direction } from './spec.ts';
 
 export interface Band {
@@ -11,7 +11,7 @@ export interface Band {
 }
 
 /** Flags points outside their band in the configured direction; score = distance in half-widths. */
-export function judgeAgainstBands(detector: string, test: Series, bands: readonly Band[], spec: { rule: DetectorSpec['rule']; direction: Direction }): Alarm[] {
+export function judgeAgainstBands(detector: string, test: Series, bands: readonly Band[], spec: { rule: AlarmRule; direction: Direction }): Alarm[] {
   const scores = bands.map((band, i) => {
     const v = test.v[i]!;
     if (!Number.isFinite(v) || !Number.isFinite(band.point)) return 0;

@@ -4,6 +4,7 @@ import { errorMessage } from '../core/errors.ts';
 import { RobustZDetector } from './robust-z.ts';
 import { MstlDetector, ProphetDetector } from './forecast.ts';
 import { StaticDetector } from './static.ts';
+import { createAdaptive } from './adaptive.ts';
 import { loadAugurs, type Augurs } from './augurs.ts';
 import type { DetectorSpec } from './spec.ts';
 import { describeRule } from './rules.ts';
@@ -11,27 +12,32 @@ import { describeRule } from './rules.ts';
 export { RobustZDetector, median } from './robust-z.ts';
 export { MstlDetector, ProphetDetector, regularize, stepOf, judgeAgainstBands } from './forecast.ts';
 export { StaticDetector, matchesSeries } from './static.ts';
+export { ADAPTIVE_DEFAULTS, leastSquaresSlope } from './adaptive.ts';
 export { kOfM } from './alarm-rule.ts';
 export { applyRule, describeRule, DEFAULT_RULE, type AlarmRule } from './rules.ts';
-export { defaultSpec, DETECTOR_KINDS, type DetectorSpec, type DetectorKind, type Direction } from './spec.ts';
+export { defaultSpec, DETECTOR_KINDS, ADAPTIVE_SETTINGS, type DetectorSpec, type DetectorKind, type Direction, type AdaptivePreset } from './spec.ts';
 export { scoreAlarms, nabSigmoid, NAB_PROFILES, type Scores, type DetectorScore, type SeriesDetection } from './score.ts';
 export { loadAugurs } from './augurs.ts';
 
 export interface DetectorContext {
   augurs?: Augurs;
-  /** wall-clock ms of the series' t = 0, for models that know calendars (Prophet) */
+  /** wall-clock ms of the series' t = 0, for models that know calendars (Prophet, presets) */
   epochMs: number;
+  /** finds a companion series (the latency preset's p50) */
+  find?: (name: string, labels: Record<string, string>) => Series | undefined;
+  trainUntil?: number;
 }
 
 /** One line per detector for the plan. */
 export function describeDetector(spec: DetectorSpec): string {
-  const rule = describeRule(spec.rule);
+  const rule = spec.rule ? describeRule(spec.rule) : 'preset rule';
   const direction = spec.direction === 'both' ? '' : `, ${spec.direction} only`;
   switch (spec.kind) {
     case 'robust-z': return `${spec.name} (robust z > ${spec.threshold}, ${rule}${direction})`;
     case 'mstl': return `${spec.name} (MSTL${spec.periodsMs.length ? ` periods ${spec.periodsMs.map((p) => `${p / 1000} s`).join(', ')}` : ''} + AutoETS, ${spec.level * 100}% interval, ${rule}${direction})`;
     case 'prophet': return `${spec.name} (Prophet, ${spec.level * 100}% interval, ${rule}${direction})`;
     case 'static': return `${spec.name} (static: ${spec.thresholds.map((t) => `${t.series} ${t.operator} ${t.value}`).join(', ')}; ${rule})`;
+    case 'adaptive': return `${spec.name} (adaptive ${spec.preset} preset${spec.series ? ` on ${spec.series.join(', ')}` : ''})`;
   }
 }
 
@@ -45,7 +51,16 @@ export function createDetector(spec: DetectorSpec, context: DetectorContext): De
     case 'prophet':
       if (!context.augurs) throw new Error('prophet needs augurs loaded (loadAugurs)');
       return new ProphetDetector(spec, context.augurs, context.epochMs);
+    case 'adaptive':
+      return createAdaptive(spec, context.epochMs, context.find ?? (() => undefined), context.trainUntil ?? Infinity);
   }
+}
+
+/** Whether a detector judges a series at all (static thresholds and presets name theirs). */
+function appliesTo(detector: Detector, series: Series): boolean {
+  const scoped = detector as Partial<{ appliesTo(s: Series): boolean }>;
+  if (typeof scoped.appliesTo === 'function') return scoped.appliesTo(series);
+  return true;
 }
 
 /** Splits a series at `trainUntil`: points before it train, later points are judged. */
@@ -69,21 +84,24 @@ export interface DetectorRun {
  * supplied training series) and collects the alarms on the points after `trainUntil`. A model
  * never judges the points it was fitted on.
  */
-export async function runDetectors(series: readonly Series[], specs: readonly DetectorSpec[], options: { trainUntil: number; trainFrom?: number; epochMs?: number; history?: (s: Series) => Series | undefined }): Promise<DetectorRun> {
+export async function runDetectors(series: readonly Series[], specs: readonly DetectorSpec[], options: { trainUntil: number; trainFrom?: number; epochMs?: number; history?: (s: Series) => Series | undefined; companions?: readonly Series[] }): Promise<DetectorRun> {
   const needsAugurs = specs.some((s) => s.kind === 'mstl' || s.kind === 'prophet');
-  const context: DetectorContext = { epochMs: options.epochMs ?? 0, ...(needsAugurs ? { augurs: await loadAugurs() } : {}) };
+  const pool = options.companions ?? series;
+  const find = (name: string, labels: Record<string, string>) => pool.find((s) => s.name === name && seriesLabel({ name, labels: s.labels }) === seriesLabel({ name, labels }));
+  const context: DetectorContext = { epochMs: options.epochMs ?? 0, find, trainUntil: options.trainUntil, ...(needsAugurs ? { augurs: await loadAugurs() } : {}) };
+  const learns = (d: DetectorSpec) => d.kind !== 'static';
   const run: DetectorRun = { alarms: [], errors: [] };
   for (const s of series) {
     const { train: own, test } = splitAt(s, options.trainUntil);
     const train = options.history?.(s) ?? splitAt(own, options.trainFrom ?? -Infinity).test;
-    if (train.t.length < 5) {
-      run.errors.push(...specs.filter((d) => d.kind !== 'static').map((d) => ({ detector: d.name, series: seriesLabel(s), error: `only ${train.t.length} training points (needs 5)` })));
-      if (!specs.some((d) => d.kind === 'static')) continue;
-    }
     for (const spec of specs) {
-      if (spec.kind !== 'static' && train.t.length < 5) continue;
       try {
         const detector = createDetector(spec, context);
+        if (!appliesTo(detector, s)) continue;
+        if (learns(spec) && train.t.length < 5) {
+          run.errors.push({ detector: spec.name, series: seriesLabel(s), error: `only ${train.t.length} training points (needs 5)` });
+          continue;
+        }
         detector.fit(train);
         run.alarms.push(...detector.score(test));
       } catch (error) {

@@ -19,14 +19,42 @@ export type DetectorSpec =
   | (Common & { kind: 'robust-z'; threshold: number })
   | (Common & { kind: 'mstl'; level: number; periodsMs: number[] })
   | (Common & { kind: 'prophet'; level: number })
-  | (Common & { kind: 'static'; thresholds: { series: string; operator: '<' | '<=' | '>' | '>='; value: number }[] });
+  | (Common & { kind: 'static'; thresholds: { series: string; operator: '<' | '<=' | '>' | '>='; value: number }[] })
+  | (Omit<Common, 'rule'> & {
+      kind: 'adaptive';
+      preset: AdaptivePreset;
+      /** unset: the preset's own rule (qps: 3 consecutive; latency: any breach; error-rate uses `forMs`) */
+      rule?: AlarmRule;
+      /** series patterns the preset applies to; unset: the preset's defaults */
+      series?: string[];
+      sigma?: number;
+      slope?: number;
+      historyMs?: number;
+      windowMs?: number;
+      quantile?: number;
+      margin?: number;
+      forMs?: number;
+      aggregateMs?: number;
+      minWindowMs?: number;
+      maxWindowMs?: number;
+      p50Rise?: number;
+    });
+
+export type AdaptivePreset = 'qps' | 'error-rate' | 'latency';
+
+/** Which settings each adaptive preset reads (any other is an error in a scenario). */
+export const ADAPTIVE_SETTINGS: Record<AdaptivePreset, readonly string[]> = {
+  qps: ['sigma', 'slope', 'history', 'rule'],
+  'error-rate': ['window', 'quantile', 'margin', 'for', 'aggregate'],
+  latency: ['sigma', 'minWindow', 'maxWindow', 'p50Rise', 'rule'],
+};
 
 export type DetectorKind = DetectorSpec['kind'];
 
-export const DETECTOR_KINDS: readonly DetectorKind[] = ['robust-z', 'mstl', 'prophet', 'static'];
+export const DETECTOR_KINDS: readonly DetectorKind[] = ['robust-z', 'mstl', 'prophet', 'static', 'adaptive'];
 
 /** The spec a bare kind name stands for. */
-export function defaultSpec(kind: Exclude<DetectorKind, 'static'>, name: string = kind): DetectorSpec {
+export function defaultSpec(kind: 'robust-z' | 'mstl' | 'prophet', name: string = kind): DetectorSpec {
   const common = { name, rule: { kind: 'k-of-m', k: 3, m: 5 } as AlarmRule, direction: 'both' as Direction };
   switch (kind) {
     case 'robust-z': return { ...common, kind, threshold: 4 };

@@ -136,9 +136,11 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.ok(fault!.leaderChange && fault!.leaderChange.to !== fault!.target!.slice(0, 6), 'a new leader won on the majority side');
 
   // a TTD or a miss for each fault x detector, and one per watched series
-  assert.deepEqual(journal.detections.map((d) => [d.faultId, d.detector]), [['isolate-leader', 'robust-z'], ['isolate-leader', 'mstl'], ['isolate-leader', 'prophet'], ['isolate-leader', 'static']]);
-  assert.equal(journal.seriesDetections.length, journal.series.watched.length * 4);
-  assert.deepEqual(journal.detectorScores.map((d) => d.faults), [1, 1, 1, 1]);
+  const detectors = ['robust-z', 'mstl', 'prophet', 'static', 'adaptive-latency', 'adaptive-error-rate'];
+  assert.deepEqual(journal.detections.map((d) => [d.faultId, d.detector]), detectors.map((d) => ['isolate-leader', d]));
+  assert.equal(journal.seriesDetections.length, journal.series.watched.length * detectors.length);
+  assert.deepEqual(journal.detectorScores.map((d) => d.faults), detectors.map(() => 1));
+  assert.deepEqual(journal.detectorErrors, []);
   assert.ok(journal.series.watched.some((s) => s.startsWith('load_error_ratio')));
   assert.ok(journal.series.watched.some((s) => s.startsWith('etcd_server_has_leader')));
 
@@ -155,7 +157,7 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   }
   const summary = run.stdout.join('');
   assert.match(summary, /## Timeline/);
-  assert.match(summary, /\| fault \| robust-z \| mstl \| prophet \| static \|/);
+  assert.match(summary, /\| fault \| robust-z \| mstl \| prophet \| static \| adaptive-latency \| adaptive-error-rate \|/);
   assert.match(summary, /\| isolate-leader \| robust-z \| first of any: /);
   assert.match(summary, /## Verdict/);
 });

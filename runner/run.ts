@@ -335,7 +335,7 @@ async function analyze(journal: Journal, scenario: Scenario, store: SeriesStore,
   // the first seconds after start carry connection set-up noise: train on the rest of the warm-up
   const trainFrom = Math.min(5000, warmupEndsAt / 4);
   const detection = await runDetectors(watchedSeries, scenario.baseline.detectors, {
-    trainUntil: warmupEndsAt, trainFrom, epochMs: journal.clockZero ? Date.parse(journal.clockZero) : Date.parse(journal.startedAt),
+    trainUntil: warmupEndsAt, trainFrom, epochMs: journal.clockZero ? Date.parse(journal.clockZero) : Date.parse(journal.startedAt), companions: all,
   });
   journal.alarms = detection.alarms;
   journal.detectorErrors = detection.errors;

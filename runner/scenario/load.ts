@@ -5,7 +5,7 @@ import { InvalidScenarioError, type ScenarioProblem } from '../../core/errors.ts
 import { parseDurationMs, parseRatePerSec } from '../../core/units.ts';
 import { parseSelector, parseThreshold } from '../../core/thresholds.ts';
 import { scenarioDocument, type ScenarioDocument, type FaultDocument, type DetectorDocument } from './schema.ts';
-import type { DetectorSpec, AlarmRule } from '../../detect/index.ts';
+import { ADAPTIVE_SETTINGS, type DetectorSpec, type AlarmRule } from '../../detect/index.ts';
 import type { Scenario, ServiceSpec, FaultSpec, TargetSpec, GateSpec, LoadSpec } from './model.ts';
 import { GATE_METRICS } from './gates.ts';
 
@@ -251,12 +251,13 @@ function buildScenario(document: ScenarioDocument, report: Report): Scenario | u
 const STATIC_THRESHOLD = /^\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
 
 function buildDetector(document: DetectorDocument, path: Path, duration: (value: string, path: Path) => number, report: Report): DetectorSpec {
-  const rule: AlarmRule = document.rule === undefined ? { kind: 'k-of-m', k: 3, m: 5 }
+  const given: AlarmRule | undefined = document.rule === undefined ? undefined
     : document.rule === 'breach' ? { kind: 'breach' }
     : 'consecutive' in document.rule ? { kind: 'consecutive', n: document.rule.consecutive }
     : { kind: 'k-of-m', k: document.rule.k, m: document.rule.m };
+  const rule: AlarmRule = given ?? { kind: 'k-of-m', k: 3, m: 5 };
   if (rule.kind === 'k-of-m' && rule.k > rule.m) report([...path, 'rule'], `k must not exceed m, saw k ${rule.k} of m ${rule.m}`);
-  const common = { name: document.name ?? document.kind, rule, direction: document.direction };
+  const common = { name: document.name ?? (document.kind === 'adaptive' ? `adaptive-${document.preset}` : document.kind), rule, direction: document.direction };
   switch (document.kind) {
     case 'robust-z': return { ...common, kind: 'robust-z', threshold: document.threshold };
     case 'prophet': return { ...common, kind: 'prophet', level: document.level };
@@ -272,6 +273,24 @@ function buildDetector(document: DetectorDocument, path: Path, duration: (value:
       });
       if (Object.keys(document.thresholds).length === 0) report([...path, 'thresholds'], 'expected at least one series threshold');
       return { ...common, kind: 'static', thresholds };
+    }
+    case 'adaptive': {
+      const allowed = ADAPTIVE_SETTINGS[document.preset];
+      for (const key of ['sigma', 'slope', 'history', 'window', 'quantile', 'margin', 'for', 'aggregate', 'minWindow', 'maxWindow', 'p50Rise', 'rule'] as const) {
+        if (document[key] !== undefined && !allowed.includes(key)) report([...path, key], `the ${document.preset} preset does not use ${key} (it takes: ${allowed.join(', ')})`);
+      }
+      const ms = (key: 'history' | 'window' | 'for' | 'aggregate' | 'minWindow' | 'maxWindow') => (document[key] === undefined ? {} : { [`${key}Ms`]: duration(document[key]!, [...path, key]) });
+      return {
+        name: common.name, direction: common.direction, kind: 'adaptive', preset: document.preset,
+        ...(given ? { rule: given } : {}),
+        ...(document.series ? { series: document.series } : {}),
+        ...(document.sigma === undefined ? {} : { sigma: document.sigma }),
+        ...(document.slope === undefined ? {} : { slope: document.slope }),
+        ...(document.quantile === undefined ? {} : { quantile: document.quantile }),
+        ...(document.margin === undefined ? {} : { margin: document.margin }),
+        ...(document.p50Rise === undefined ? {} : { p50Rise: document.p50Rise }),
+        ...ms('history'), ...ms('window'), ...ms('for'), ...ms('aggregate'), ...ms('minWindow'), ...ms('maxWindow'),
+      };
     }
   }
 }

@@ -64,6 +64,13 @@ export const detectorDocument = z.preprocess((value) => (typeof value === 'strin
   z.strictObject({ kind: z.literal('mstl'), ...detectorCommon, level, periods: z.array(text).default([]) }),
   z.strictObject({ kind: z.literal('prophet'), ...detectorCommon, level }),
   z.strictObject({ kind: z.literal('static'), ...detectorCommon, thresholds: z.record(text, text) }),
+  z.strictObject({
+    kind: z.literal('adaptive'), ...detectorCommon, preset: z.enum(['qps', 'error-rate', 'latency']),
+    series: z.array(text).min(1).optional(),
+    sigma: z.number().positive().optional(), slope: z.number().min(0).optional(), history: text.optional(),
+    window: text.optional(), quantile: z.number().gt(0).max(100).optional(), margin: z.number().min(0).optional(), for: text.optional(), aggregate: text.optional(),
+    minWindow: text.optional(), maxWindow: text.optional(), p50Rise: z.number().min(0).optional(),
+  }),
 ]));
 
 export const scenarioDocument = z.strictObject({

@@ -94,7 +94,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     name: 'detectors: unknown kind, bad rule, bad level, duplicate names, bad static threshold',
     text: VALID.replace('  warmup: 10s\n', '  warmup: 10s\n  detectors:\n    - sigma\n    - { kind: mstl, level: 1.5, rule: { k: 4, m: 2 } }\n    - robust-z\n    - { kind: robust-z, threshold: 3 }\n    - { kind: static, thresholds: { load_error_ratio: "big" } }\n'),
     expected: [
-      '10 baseline.detectors[0].kind: expected one of "robust-z", "mstl", "prophet", "static", saw "sigma"',
+      '10 baseline.detectors[0].kind: expected one of "robust-z", "mstl", "prophet", "static", "adaptive", saw "sigma"',
       '11 baseline.detectors[1].level: expected at most 1, saw number 1.5',
     ],
   },
@@ -106,6 +106,19 @@ const cases: { name: string; text: string; expected: string[] }[] = [
       '10 baseline.detectors[0].periods[0]: expected a duration such as "20s", "500ms" or "1m", saw "1x"',
       '12 baseline.detectors[2]: duplicate detector name "robust-z": give each a distinct name:',
       '13 baseline.detectors[3].thresholds.load_error_ratio: expected a threshold such as "> 0.05" or "<= 1", saw "big"',
+    ],
+  },
+  {
+    name: 'adaptive presets: unknown preset, and settings a preset does not use',
+    text: VALID.replace('  warmup: 10s\n', '  warmup: 10s\n  detectors:\n    - { kind: adaptive, preset: cpu }\n') ,
+    expected: ['10 baseline.detectors[0].preset: expected one of "qps", "error-rate", "latency", saw "cpu"'],
+  },
+  {
+    name: 'adaptive presets: settings that belong to another preset',
+    text: VALID.replace('  warmup: 10s\n', '  warmup: 10s\n  detectors:\n    - { kind: adaptive, preset: error-rate, slope: 1, for: 2m }\n    - { kind: adaptive, preset: qps, history: 7 days }\n'),
+    expected: [
+      '10 baseline.detectors[0].slope: the error-rate preset does not use slope (it takes: window, quantile, margin, for, aggregate)',
+      '11 baseline.detectors[1].history: expected a duration such as "20s", "500ms" or "1m", saw "7 days"',
     ],
   },
   {

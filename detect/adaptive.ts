@@ -1,0 +1,281 @@
+import type { Alarm, Detector } from '../core/detection.ts';
+import { seriesLabel, type Series } from '../core/series.ts';
+import { percentile } from '../core/thresholds.ts';
+import { applyRule } from './rules.ts';
+import { matchesSeries } from './static.ts';
+import { median } from './robust-z.ts';
+import type { DetectorSpec } from './spec.ts';
+
+export type AdaptiveSpec = Extract<DetectorSpec, { kind: 'adaptive' }>;
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** The presets as SRE teams configure them; every number can be changed in the scenario. */
+export const ADAPTIVE_DEFAULTS = {
+  qps: { series: ['*requests_per_sec*', '*:rate*'], sigma: 2.3, slope: 0.8, consecutive: 3, historyMs: 7 * DAY },
+  'error-rate': { series: ['*error_ratio*'], windowMs: 15 * 60_000, quantile: 95, margin: 0.005, forMs: 90_000, aggregateMs: 60_000 },
+  latency: { series: ['*p99_ms*'], minWindowMs: 5000, maxWindowMs: 30_000, p50Rise: 0.15, sigma: 3 },
+} as const;
+
+function patternMatches(series: Series, patterns: readonly string[]): boolean {
+  return patterns.some((p) => (p.startsWith('*') && p.endsWith('*') && p.length > 2 ? seriesLabel(series).includes(p.slice(1, -1)) : matchesSeries(series, p)));
+}
+
+/** A detector for one preset: it applies to the series its patterns name and to no others. */
+export interface AdaptiveDetector extends Detector {
+  appliesTo(series: Series): boolean;
+}
+
+export function createAdaptive(spec: AdaptiveSpec, epochMs: number, find: (name: string, labels: Record<string, string>) => Series | undefined, trainUntil: number): AdaptiveDetector {
+  switch (spec.preset) {
+    case 'qps': return new QpsPreset(spec, epochMs);
+    case 'error-rate': return new ErrorRatePreset(spec, epochMs);
+    case 'latency': return new LatencyPreset(spec, find, trainUntil);
+  }
+}
+
+/**
+ * QPS: hour-of-day profiles, separate for weekdays and weekends (UTC), learnt from the last
+ * `history` (7 days) of training data. A point is anomalous beyond `sigma` (2.3) of its hour's
+ * profile; an alarm needs `consecutive` (3) anomalous points in a row and a trend: the least-squares
+ * slope of the z-score over the last 5 points must exceed `slope` (0.8 sigma per point) in the
+ * direction of the departure. An hour with fewer than 3 training points uses the whole profile.
+ */
+class QpsPreset implements AdaptiveDetector {
+  readonly name: string;
+  readonly #spec: AdaptiveSpec;
+  readonly #epochMs: number;
+  #buckets = new Map<string, { mean: number; sd: number }>();
+  #overall = { mean: Number.NaN, sd: Number.NaN };
+
+  constructor(spec: AdaptiveSpec, epochMs: number) {
+    this.name = spec.name;
+    this.#spec = spec;
+    this.#epochMs = epochMs;
+  }
+
+  appliesTo(series: Series): boolean {
+    return patternMatches(series, this.#spec.series ?? ADAPTIVE_DEFAULTS.qps.series);
+  }
+
+  #bucket(t: number): string {
+    const date = new Date(this.#epochMs + t);
+    const weekend = date.getUTCDay() === 0 || date.getUTCDay() === 6;
+    return `${weekend ? 'weekend' : 'weekday'}:${date.getUTCHours()}`;
+  }
+
+  fit(train: Series): void {
+    const historyMs = this.#spec.historyMs ?? ADAPTIVE_DEFAULTS.qps.historyMs;
+    const end = train.t[train.t.length - 1] ?? 0;
+    const groups = new Map<string, number[]>();
+    const all: number[] = [];
+    train.t.forEach((t, i) => {
+      const v = train.v[i]!;
+      if (t < end - historyMs || !Number.isFinite(v)) return;
+      const key = this.#bucket(t);
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key)!.push(v);
+      all.push(v);
+    });
+    const stats = (values: number[]) => {
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1));
+      return { mean, sd: Math.max(sd, Math.abs(mean) * 0.01, 1e-6) };
+    };
+    this.#overall = stats(all);
+    for (const [key, values] of groups) if (values.length >= 3) this.#buckets.set(key, stats(values));
+  }
+
+  score(test: Series): Alarm[] {
+    const sigma = this.#spec.sigma ?? ADAPTIVE_DEFAULTS.qps.sigma;
+    const slopeLimit = this.#spec.slope ?? ADAPTIVE_DEFAULTS.qps.slope;
+    const z = Array.from(test.v, (v, i) => {
+      const { mean, sd } = this.#buckets.get(this.#bucket(test.t[i]!)) ?? this.#overall;
+      return Number.isFinite(v) ? (v - mean) / sd : 0;
+    });
+    const flags = z.map((zi, i) => {
+      if (!this.#direction(zi, sigma)) return false;
+      const window = z.slice(Math.max(0, i - 4), i + 1);
+      const slope = leastSquaresSlope(window);
+      return zi > 0 ? slope > slopeLimit : slope < -slopeLimit;
+    });
+    const rule = this.#spec.rule ?? { kind: 'consecutive', n: ADAPTIVE_DEFAULTS.qps.consecutive };
+    const label = seriesLabel(test);
+    return applyRule(flags, rule).map((i) => ({ detector: this.name, series: label, t: test.t[i]!, score: Math.abs(z[i]!) }));
+  }
+
+  #direction(z: number, sigma: number): boolean {
+    const direction = this.#spec.direction;
+    return direction === 'up' ? z > sigma : direction === 'down' ? z < -sigma : Math.abs(z) > sigma;
+  }
+}
+
+/** Least-squares slope of evenly spaced values, per step. */
+export function leastSquaresSlope(values: readonly number[]): number {
+  const n = values.length;
+  if (n < 2) return 0;
+  const meanX = (n - 1) / 2;
+  const meanY = values.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  values.forEach((y, x) => {
+    num += (x - meanX) * (y - meanY);
+    den += (x - meanX) ** 2;
+  });
+  return num / den;
+}
+
+/**
+ * Error rate: the value is the mean over the last minute (`aggregate`); its threshold is the
+ * p95 (`quantile`) of the training values in the same 15-minute window of the day (`window`, UTC;
+ * the whole training set when that window has no history) plus 0.005 (`margin`). An alarm fires
+ * once the value has stayed above the threshold for more than 90 s (`for`).
+ */
+class ErrorRatePreset implements AdaptiveDetector {
+  readonly name: string;
+  readonly #spec: AdaptiveSpec;
+  readonly #epochMs: number;
+  #byWindow = new Map<number, number>();
+  #overall = Number.NaN;
+  #train: Series | undefined;
+
+  constructor(spec: AdaptiveSpec, epochMs: number) {
+    this.name = spec.name;
+    this.#spec = spec;
+    this.#epochMs = epochMs;
+  }
+
+  appliesTo(series: Series): boolean {
+    return patternMatches(series, this.#spec.series ?? ADAPTIVE_DEFAULTS['error-rate'].series);
+  }
+
+  #windowOf(t: number): number {
+    const windowMs = this.#spec.windowMs ?? ADAPTIVE_DEFAULTS['error-rate'].windowMs;
+    return Math.floor((((this.#epochMs + t) % DAY) + DAY) % DAY / windowMs);
+  }
+
+  fit(train: Series): void {
+    const q = this.#spec.quantile ?? ADAPTIVE_DEFAULTS['error-rate'].quantile;
+    const groups = new Map<number, number[]>();
+    const all: number[] = [];
+    train.t.forEach((t, i) => {
+      const v = train.v[i]!;
+      if (!Number.isFinite(v)) return;
+      const key = this.#windowOf(t);
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key)!.push(v);
+      all.push(v);
+    });
+    this.#overall = percentile(all, q);
+    for (const [key, values] of groups) this.#byWindow.set(key, percentile(values, q));
+    this.#train = train;
+  }
+
+  score(test: Series): Alarm[] {
+    const margin = this.#spec.margin ?? ADAPTIVE_DEFAULTS['error-rate'].margin;
+    const forMs = this.#spec.forMs ?? ADAPTIVE_DEFAULTS['error-rate'].forMs;
+    const aggregateMs = this.#spec.aggregateMs ?? ADAPTIVE_DEFAULTS['error-rate'].aggregateMs;
+    // the minute-level value may reach back into training data: those points are inputs, never judged
+    const tail = this.#train ? { t: Array.from(this.#train.t), v: Array.from(this.#train.v) } : { t: [], v: [] };
+    const t = [...tail.t, ...test.t];
+    const v = [...tail.v, ...test.v];
+    const offset = tail.t.length;
+    const alarms: Alarm[] = [];
+    let breachSince: number | undefined;
+    let fired = false;
+    let from = 0;
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < t.length; i++) {
+      if (Number.isFinite(v[i]!)) { sum += v[i]!; count++; }
+      while (t[from]! <= t[i]! - aggregateMs) {
+        if (Number.isFinite(v[from]!)) { sum -= v[from]!; count--; }
+        from++;
+      }
+      if (i < offset) continue;
+      const value = count > 0 ? sum / count : Number.NaN;
+      const threshold = (this.#byWindow.get(this.#windowOf(t[i]!)) ?? this.#overall) + margin;
+      if (value > threshold) {
+        breachSince ??= t[i]!;
+        if (!fired && t[i]! - breachSince > forMs) {
+          alarms.push({ detector: this.name, series: seriesLabel(test), t: t[i]!, score: value / threshold });
+          fired = true;
+        }
+      } else {
+        breachSince = undefined;
+        fired = false;
+      }
+    }
+    return alarms;
+  }
+}
+
+/**
+ * Latency: p99 and p50 smoothed over a window that adapts to the noise of the training p99
+ * (5 s for a steady series up to 30 s for a noisy one: 5 s x (1 + 10 x its coefficient of
+ * variation)). A point is anomalous when the smoothed p99 breaks the baseline's upper bound
+ * (training mean + 3 sigma) while the smoothed p50 has risen more than 15% over its training
+ * median. Needs the p50 series beside each p99 series (same labels, `p99` → `p50` in the name).
+ */
+class LatencyPreset implements AdaptiveDetector {
+  readonly name: string;
+  readonly #spec: AdaptiveSpec;
+  readonly #find: (name: string, labels: Record<string, string>) => Series | undefined;
+  readonly #trainUntil: number;
+  #upper = Number.NaN;
+  #p50Base = Number.NaN;
+  #windowMs = 5000;
+  #p50: Series | undefined;
+
+  constructor(spec: AdaptiveSpec, find: (name: string, labels: Record<string, string>) => Series | undefined, trainUntil: number) {
+    this.name = spec.name;
+    this.#spec = spec;
+    this.#find = find;
+    this.#trainUntil = trainUntil;
+  }
+
+  appliesTo(series: Series): boolean {
+    return patternMatches(series, this.#spec.series ?? ADAPTIVE_DEFAULTS.latency.series);
+  }
+
+  fit(train: Series): void {
+    const companion = this.#find(train.name.replace('p99', 'p50'), train.labels);
+    if (!companion || companion.name === train.name) throw new Error(`the latency preset needs the p50 series beside ${seriesLabel(train)} (${train.name.replace('p99', 'p50')} with the same labels)`);
+    this.#p50 = companion;
+    const values = Array.from(train.v).filter(Number.isFinite);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1));
+    const sigma = this.#spec.sigma ?? ADAPTIVE_DEFAULTS.latency.sigma;
+    this.#upper = mean + sigma * Math.max(sd, Math.abs(mean) * 0.01);
+    const cv = mean === 0 ? 1 : sd / Math.abs(mean);
+    const min = this.#spec.minWindowMs ?? ADAPTIVE_DEFAULTS.latency.minWindowMs;
+    const max = this.#spec.maxWindowMs ?? ADAPTIVE_DEFAULTS.latency.maxWindowMs;
+    this.#windowMs = Math.min(max, Math.max(min, min * (1 + 10 * cv)));
+    const p50Train = Array.from(companion.v).filter((_, i) => companion.t[i]! < this.#trainUntil);
+    this.#p50Base = median(p50Train);
+  }
+
+  score(test: Series): Alarm[] {
+    const p50 = this.#p50!;
+    const rise = this.#spec.p50Rise ?? ADAPTIVE_DEFAULTS.latency.p50Rise;
+    const smooth = (series: Series, t: number) => {
+      let sum = 0;
+      let count = 0;
+      for (let i = 0; i < series.t.length; i++) {
+        if (series.t[i]! > t) break;
+        if (series.t[i]! > t - this.#windowMs && Number.isFinite(series.v[i]!)) { sum += series.v[i]!; count++; }
+      }
+      return count ? sum / count : Number.NaN;
+    };
+    const scores: number[] = [];
+    const flags = Array.from(test.t, (t) => {
+      const p99 = smooth(test, t);
+      const p50Now = smooth(p50, t);
+      scores.push(p99 / this.#upper);
+      return p99 > this.#upper && p50Now > this.#p50Base * (1 + rise);
+    });
+    const label = seriesLabel(test);
+    return applyRule(flags, this.#spec.rule ?? { kind: 'breach' }).map((i) => ({ detector: this.name, series: label, t: test.t[i]!, score: scores[i]! }));
+  }
+}
