@@ -118,6 +118,8 @@ export interface Journal {
   runEndsAt: number | null;
   /** detector names, as used in alarms and detections */
   detectors: string[];
+  /** what each series was trained on when it was more than the run's own warm-up */
+  baselineSources: string[];
   /** a detector that could not fit or judge a series, and why */
   detectorErrors: { detector: string; series: string; error: string }[];
   graceMs: number;

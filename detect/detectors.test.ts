@@ -72,3 +72,10 @@ test('the synthetic corpus is labelled, seeded and repeatable', () => {
   assert.deepEqual([...new Set(a.map((s) => s.sigmas))].sort(), [1, 2, 3, 4, 5]);
   assert.ok(a.every((s) => s.window.appliedAt >= s.trainUntil));
 });
+
+test('Prophet judges a series that never moved against its constant value instead of failing', async () => {
+  const flat: Series = { name: 'etcd_server_proposals_failed_total:rate', labels: {}, t: Float64Array.from({ length: 60 }, (_, i) => i * 1000), v: Float64Array.from({ length: 60 }, (_, i) => (i >= 50 && i < 55 ? 3 : 0)) };
+  const { alarms, errors } = await runDetectors([flat], [defaultSpec('prophet')], { trainUntil: 45_000, epochMs: Date.UTC(2026, 0, 5) });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(alarms.map((a) => a.t), [52_000]);
+});

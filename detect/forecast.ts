@@ -132,6 +132,8 @@ export class ProphetDetector implements Detector {
   readonly #augurs: Augurs;
   readonly #epochMs: number;
   #model: ProphetModel | undefined;
+  /** Prophet cannot fit a series that never moved (its scaling divides by zero): such a series is judged against its constant value */
+  #constant: number | undefined;
 
   constructor(spec: Extract<DetectorSpec, { kind: 'prophet' }>, augurs: Augurs, epochMs: number) {
     this.name = spec.name;
@@ -149,6 +151,10 @@ export class ProphetDetector implements Detector {
         y.push(train.v[i]!);
       }
     });
+    if (y.length > 0 && y.every((v) => v === y[0])) {
+      this.#constant = y[0]!;
+      return;
+    }
     this.#model = this.#augurs.prophet({ intervalWidth: this.#spec.level });
     try {
       // the optimiser's seed is fixed; Prophet's interval sampling inside augurs is not seedable
@@ -171,6 +177,11 @@ export class ProphetDetector implements Detector {
 
   /** The forecast band for each point of `test`; the model is freed afterwards. */
   forecast(test: Series): Band[] {
+    if (this.#constant !== undefined) {
+      const c = this.#constant;
+      const tolerance = Math.max(Math.abs(c) * 0.01, 1e-6);
+      return Array.from(test.t, () => ({ point: c, lower: c - tolerance, upper: c + tolerance }));
+    }
     if (!this.#model) throw new Error(`${this.name}: forecast before fit`);
     try {
       const predictions = this.#model.predict({ ds: Array.from(test.t, (t) => Math.round((this.#epochMs + t) / 1000)) });

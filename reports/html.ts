@@ -237,7 +237,7 @@ function detectionBlock(journal: Journal): string {
   ]), [1, 2, 3, 4, 5, 6, 7, 8]);
   const errors = journal.detectorErrors.length === 0 ? '' : `<details><summary>Detector errors (${journal.detectorErrors.length})</summary>${table(['detector', 'series', 'error'], journal.detectorErrors.map((x) => [e(x.detector), e(x.series), e(x.error)]))}</details>`;
   return `<p class="muted">An alarm detects a fault when it falls in [applied, healed + ${e(ms(journal.graceMs))}]. Detectors were fitted on the warm-up only.</p>
-${matrix}${byFault}${scores}${errors}<details><summary>Per watched series (${journal.seriesDetections.length})</summary>${perSeries}</details>`;
+${matrix}${byFault}${scores}${journal.baselineSources.length ? `<p>Trained on more than the warm-up:</p><ul>${journal.baselineSources.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}${errors}<details><summary>Per watched series (${journal.seriesDetections.length})</summary>${perSeries}</details>`;
 }
 
 function gatesBlock(journal: Journal): string {

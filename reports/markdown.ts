@@ -69,6 +69,9 @@ export function renderMarkdown(journal: Journal): string {
   out.push('', table(['detector', 'detected', 'median TTD', 'false alarms', 'false alarms / h', 'NAB standard (0-100)', 'NAB low-FP', 'NAB low-FN'], journal.detectorScores.map((d) => [
     d.detector, `${d.detected}/${d.faults}`, ms(d.medianTtdMs), d.falseAlarms, d.falseAlarmsPerHour.toFixed(1), d.nabNormalized.standard.toFixed(1), d.nabNormalized.reward_low_fp.toFixed(1), d.nabNormalized.reward_low_fn.toFixed(1),
   ])));
+  if (journal.baselineSources.length > 0) {
+    out.push('', 'Trained on more than the warm-up:', ...journal.baselineSources.map((source) => `- ${cell(source)}`));
+  }
   if (journal.detectorErrors.length > 0) {
     out.push('', `Detector errors (${journal.detectorErrors.length}):`, ...journal.detectorErrors.slice(0, 10).map((e) => `- ${cell(e.detector)} on ${cell(e.series)}: ${cell(e.error)}`));
   }

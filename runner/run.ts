@@ -12,7 +12,8 @@ import { ETCD_METRICS } from '../twin/services/etcd.ts';
 import { EtcdKvLoad, type LoadResult } from '../load/etcd-kv.ts';
 import { SeriesStore } from '../observe/series-store.ts';
 import { Scraper, type ScrapeTarget } from '../observe/scraper.ts';
-import { runDetectors, scoreAlarms, describeDetector } from '../detect/index.ts';
+import { runDetectors, scoreAlarms, describeDetector, splitAt } from '../detect/index.ts';
+import { earlierWarmups, loadImports, trainingFor } from '../detect/baselines.ts';
 import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts';
 import { resolveTarget } from './targets.ts';
 import { ActuationLead } from './lead.ts';
@@ -43,6 +44,8 @@ export function describePlan(scenario: Scenario): string[] {
     ...scenario.load.map((l) => `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
     `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms`,
     `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors fitted on it: ${scenario.baseline.detectors.map(describeDetector).join('; ')}`,
+    ...(scenario.baseline.sources.runs ? [`baseline also from the warm-ups of the last ${scenario.baseline.sources.runs.last} completed runs in ${scenario.baseline.sources.runs.dir}`] : []),
+    ...(scenario.baseline.sources.imports ?? []).map((i) => `baseline for ${i.series} imported from ${i.file}${i.scale === 1 ? '' : ` x ${i.scale}`}`),
     ...scenario.faults.map((f) => injectorFor(f).describe(f)),
     `recovery: ${formatMs(scenario.recoveryMs)} after the last heal, then every acknowledged write is read back`,
     ...scenario.gates.map((g) => `gate ${g.selector.source}: ${g.thresholds.map((t) => t.source).join(', ')}`),
@@ -93,7 +96,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     seed, status: 'completed', startedAt: startedAt.toISOString(), endedAt: '', clockZero: null, durationMs: 0, runDir,
     versions: {}, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
     series: { file: 'series.jsonl', count: 0, watched: [] }, warmupEndsAt: scenario.faults.reduce((min, f) => Math.min(min, f.atMs), Infinity), runEndsAt: null,
-    detectors: scenario.baseline.detectors.map((d) => d.name), detectorErrors: [], graceMs: options.graceMs ?? 5000,
+    detectors: scenario.baseline.detectors.map((d) => d.name), detectorErrors: [], baselineSources: [], graceMs: options.graceMs ?? 5000,
     alarms: [], detections: [], seriesDetections: [], falseAlarms: [], detectorScores: [], load: [], gates: [],
     verdict: { passed: false, reasons: [] }, cleanup: { ok: true, leftovers: [] },
   };
@@ -334,8 +337,18 @@ async function analyze(journal: Journal, scenario: Scenario, store: SeriesStore,
   const warmupEndsAt = journal.warmupEndsAt;
   // the first seconds after start carry connection set-up noise: train on the rest of the warm-up
   const trainFrom = Math.min(5000, warmupEndsAt / 4);
+  const { sources } = scenario.baseline;
+  const earlier = sources.runs ? earlierWarmups(sources.runs.dir, scenario.name, sources.runs.last, trainFrom) : [];
+  const imports = sources.imports ? loadImports(sources.imports) : [];
+  const history = (s: Series): Series | undefined => {
+    const own = splitAt(splitAt(s, warmupEndsAt).train, trainFrom).test;
+    const found = trainingFor(s, own, earlier, imports, warmupEndsAt);
+    if (found) journal.baselineSources.push(found.source);
+    return found?.train;
+  };
   const detection = await runDetectors(watchedSeries, scenario.baseline.detectors, {
     trainUntil: warmupEndsAt, trainFrom, epochMs: journal.clockZero ? Date.parse(journal.clockZero) : Date.parse(journal.startedAt), companions: all,
+    ...(earlier.length > 0 || imports.length > 0 ? { history } : {}),
   });
   journal.alarms = detection.alarms;
   journal.detectorErrors = detection.errors;

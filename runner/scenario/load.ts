@@ -1,4 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseSeriesFile } from '../../detect/import.ts';
+import type { BaselineSources } from '../../detect/baselines.ts';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node as YamlNode, type Document } from 'yaml';
 import type { core as zcore } from 'zod';
 import { InvalidScenarioError, type ScenarioProblem } from '../../core/errors.ts';
@@ -41,7 +45,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, locate));
     throw new InvalidScenarioError(file, sortProblems(problems));
   }
-  const scenario = buildScenario(parsed.data, (path, message) => problems.push({ path: formatPath(path), line: locate(path), message }));
+  const scenario = buildScenario(parsed.data, (path, message) => problems.push({ path: formatPath(path), line: locate(path), message }), dirname(resolve(file)));
   if (problems.length > 0) throw new InvalidScenarioError(file, sortProblems(problems));
   return scenario!;
 }
@@ -148,7 +152,7 @@ function rangeLine(node: unknown, lineCounter: LineCounter): number | undefined 
 type Report = (path: Path, message: string) => void;
 
 /** Turns a schema-valid document into a Scenario, checking units and cross-references. */
-function buildScenario(document: ScenarioDocument, report: Report): Scenario | undefined {
+function buildScenario(document: ScenarioDocument, report: Report, baseDir: string): Scenario | undefined {
   const duration = (value: string, path: Path, { positive = true } = {}): number => {
     const ms = parseDurationMs(value);
     if (ms === undefined) {
@@ -241,11 +245,30 @@ function buildScenario(document: ScenarioDocument, report: Report): Scenario | u
     twin: { backend: document.twin.backend, services },
     load,
     observe: { intervalMs: duration(document.observe.interval, ['observe', 'interval']), prometheus },
-    baseline: { warmupMs, detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}) },
+    baseline: { warmupMs, detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}), sources: baselineSources(document.baseline, baseDir, report) },
     faults,
     recoveryMs: duration(document.recovery, ['recovery'], { positive: false }),
     gates,
   };
+}
+
+/** Earlier runs and imported series, paths resolved against the scenario's folder; each import is parsed now. */
+function baselineSources(baseline: ScenarioDocument['baseline'], baseDir: string, report: Report): BaselineSources {
+  const sources: BaselineSources = {};
+  if (baseline.history) sources.runs = { dir: resolve(baseDir, baseline.history.runs), last: baseline.history.last };
+  if (baseline.import) {
+    sources.imports = baseline.import.map((entry, i) => {
+      const file = resolve(baseDir, entry.file);
+      try {
+        const parsed = parseSeriesFile(readFileSync(file, 'utf8'), file);
+        if (parsed.series.every((s) => s.t.length < 5)) report(['baseline', 'import', i, 'file'], `${entry.file} has fewer than 5 points per series: too little to learn from`);
+      } catch (error) {
+        report(['baseline', 'import', i, 'file'], `cannot use ${entry.file}: ${(error as Error).message}`);
+      }
+      return { file, series: entry.series, scale: entry.scale };
+    });
+  }
+  return sources;
 }
 
 const STATIC_THRESHOLD = /^\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;

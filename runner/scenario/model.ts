@@ -1,5 +1,6 @@
 import type { Threshold, MetricSelector } from '../../core/thresholds.ts';
 import type { DetectorSpec } from '../../detect/spec.ts';
+import type { BaselineSources } from '../../detect/baselines.ts';
 
 /** A validated scenario: every duration in ms, every rate per second, every reference checked. */
 export interface Scenario {
@@ -10,7 +11,7 @@ export interface Scenario {
   twin: { backend: 'netns'; services: ServiceSpec[] };
   load: LoadSpec[];
   observe: { intervalMs: number; prometheus: string[] };
-  baseline: { warmupMs: number; detectors: DetectorSpec[]; series?: string[] };
+  baseline: { warmupMs: number; detectors: DetectorSpec[]; series?: string[]; sources: BaselineSources };
   faults: FaultSpec[];
   recoveryMs: number;
   gates: GateSpec[];

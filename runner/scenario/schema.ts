@@ -91,6 +91,10 @@ export const scenarioDocument = z.strictObject({
     detectors: z.array(detectorDocument).min(1).default([{ kind: 'robust-z', threshold: 4, direction: 'both' }]),
     /** series names (exact, or ending in `*`) the detectors watch; default: the key series */
     series: z.array(text).min(1).optional(),
+    /** also train on the warm-ups of earlier runs of this scenario found in this folder */
+    history: z.strictObject({ runs: text, last: z.int().min(1).max(100).default(5) }).optional(),
+    /** train the named watched series on imported production data instead of the warm-up */
+    import: z.array(z.strictObject({ file: text, series: text, scale: z.number().positive().default(1) })).min(1).optional(),
   }),
   faults: z.array(faultDocument).min(1),
   recovery: text.default('20s'),
