@@ -33,13 +33,14 @@ test('earlier runs: only completed runs of the same scenario, newest first, warm
   assert.equal(earlierWarmups(dir, 's', 1, 5000).length, 1);
 });
 
-test('an import replaces the warm-up for the series it names, shifted to end at the warm-up, scaled', () => {
+test('an import is laid just before the warm-up for the series it names, compressed and scaled', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'moat-import-')), 'prod.csv');
   writeFileSync(file, 'timestamp,value\n1700000000,100\n1700000060,200\n1700000120,300\n1700000180,400\n1700000240,500\n');
-  const imports = loadImports([{ file, series: 'x', scale: 0.01 }]);
+  const imports = loadImports([{ file, series: 'x', scale: 0.01, speedup: 60 }]);
   const { train, source } = trainingFor(own, own, [], imports, 45_000)!;
-  assert.deepEqual(Array.from(train.v), [1, 2, 3, 4, 5]);
-  assert.deepEqual(Array.from(train.t), [-255_000, -195_000, -135_000, -75_000, 45_000 - 60_000]);
-  assert.equal(source, `x{op=all}: 5 points imported from ${file} x 0.01`);
+  assert.deepEqual(Array.from(train.v), [1, 2, 3, 4, 5, 1, 2, 3]);
+  // one minute per point compressed 60x: 1 s apart, ending one step before the warm-up's first point
+  assert.deepEqual(Array.from(train.t), [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000]);
+  assert.equal(source, `x{op=all}: 5 points imported from ${file} x 0.01, 60x faster, then the warm-up`);
   assert.equal(trainingFor({ ...own, name: 'y' }, own, [], imports, 45_000), undefined, 'other series keep their warm-up');
 });

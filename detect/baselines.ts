@@ -12,7 +12,15 @@ import { matchesSeries } from './static.ts';
  */
 export interface BaselineSources {
   runs?: { dir: string; last: number };
-  imports?: { file: string; series: string; scale: number }[];
+  imports?: ImportSource[];
+}
+
+/** `speedup` compresses the import's timeline as a load shape's `speedup` does (144: a day in 10 min). */
+export interface ImportSource {
+  file: string;
+  series: string;
+  scale: number;
+  speedup: number;
 }
 
 interface EarlierRun {
@@ -57,21 +65,23 @@ export function earlierWarmups(dir: string, scenarioName: string, last: number, 
 }
 
 /**
- * Builds the training series for one watched series: an import that names it replaces the
- * warm-up (its timeline shifted to end where the warm-up ends, values times `scale`); otherwise
- * earlier runs' warm-ups are laid end to end, oldest first, before this run's own warm-up.
- * Returns undefined when only the warm-up applies, and a line for the journal otherwise.
+ * Builds the training series for one watched series. An import that names it is laid just before
+ * this run's warm-up (its timeline divided by `speedup`, its values times `scale`), so a replayed
+ * day precedes the day the twin replays, phase for phase; otherwise earlier runs' warm-ups are laid
+ * end to end, oldest first. This run's own warm-up always follows. Returns undefined when only the
+ * warm-up applies, and a line for the journal otherwise.
  */
-export function trainingFor(series: Series, own: Series, earlier: readonly EarlierRun[], imports: readonly { series: string; scale: number; data: Series[]; file: string }[], trainUntil: number): { train: Series; source: string } | undefined {
+export function trainingFor(series: Series, own: Series, earlier: readonly EarlierRun[], imports: readonly LoadedImport[], trainUntil: number): { train: Series; source: string } | undefined {
   const label = seriesLabel(series);
   const imported = imports.find((i) => matchesSeries(series, i.series));
   if (imported) {
     const data = imported.data.length === 1 ? imported.data[0]! : imported.data.find((d) => seriesLabel({ name: series.name, labels: d.labels }) === label) ?? imported.data[0]!;
-    const step = data.t.length > 1 ? data.t[data.t.length - 1]! - data.t[data.t.length - 2]! : 1000;
-    const shift = trainUntil - step - data.t[data.t.length - 1]!;
+    const times = Array.from(data.t, (t) => t / imported.speedup);
+    const step = times.length > 1 ? times[times.length - 1]! - times[times.length - 2]! : 1000;
+    const shift = (own.t[0] ?? trainUntil) - step - times[times.length - 1]!;
     return {
-      train: { ...series, t: Float64Array.from(data.t, (t) => t + shift), v: Float64Array.from(data.v, (v) => v * imported.scale) },
-      source: `${label}: ${data.t.length} points imported from ${imported.file}${imported.scale === 1 ? '' : ` x ${imported.scale}`}`,
+      train: { ...series, t: Float64Array.from([...times.map((t) => t + shift), ...own.t]), v: Float64Array.from([...Array.from(data.v, (v) => v * imported.scale), ...own.v]) },
+      source: `${label}: ${data.t.length} points imported from ${imported.file}${imported.scale === 1 ? '' : ` x ${imported.scale}`}${imported.speedup === 1 ? '' : `, ${imported.speedup}x faster`}, then the warm-up`,
     };
   }
   const segments = earlier.map((run) => run.series.get(label)).filter((s): s is { t: number[]; v: number[] } => s !== undefined && s.t.length > 0).reverse();
@@ -92,6 +102,8 @@ export function trainingFor(series: Series, own: Series, earlier: readonly Earli
   return { train: { ...series, t: Float64Array.from(t), v: Float64Array.from(v) }, source: `${label}: warm-up + ${segments.length} earlier run${segments.length === 1 ? '' : 's'} (${t.length} points)` };
 }
 
-export function loadImports(imports: readonly { file: string; series: string; scale: number }[]): { series: string; scale: number; data: Series[]; file: string }[] {
+export type LoadedImport = ImportSource & { data: Series[] };
+
+export function loadImports(imports: readonly ImportSource[]): LoadedImport[] {
   return imports.map((i) => ({ ...i, data: parseSeriesFile(readFileSync(i.file, 'utf8'), i.file).series }));
 }

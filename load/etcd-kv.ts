@@ -40,7 +40,7 @@ export class EtcdKvLoad {
   readonly #attempted = new Map<string, string>();
   readonly #ackLog: WriteStream;
 
-  constructor(options: { spec: LoadSpec; endpoints: string[]; runId: string; random: SeededRandom; now: () => number; ackFile: string }) {
+  constructor(options: { spec: LoadSpec; endpoints: string[]; runId: string; random: SeededRandom; now: () => number; ackFile: string; rateAt?: (tMs: number) => number }) {
     const { spec } = options;
     this.spec = spec;
     // buffered: a synchronous write per acknowledgement costs more than the put at high rates;
@@ -60,6 +60,7 @@ export class EtcdKvLoad {
       timeoutMs: spec.timeoutMs,
       chooseOp: () => (opRandom.next() < spec.mix.put ? 0 : 1),
       execute: (op, i) => (op === 0 ? this.#put(i) : this.#get(i)),
+      ...(options.rateAt ? { rateAt: options.rateAt } : {}),
     });
   }
 

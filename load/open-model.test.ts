@@ -58,3 +58,26 @@ test('per-second series stamp each point at the end of its second', () => {
   const putP99 = points.filter((p) => p.name === 'load_latency_p99_ms' && p.labels.op === 'put');
   assert.deepEqual(putP99.map((p) => [p.t, p.v]), [[1000, 10], [2000, 20]]);
 });
+
+test('a replayed shape drives the arrival rate: one day compressed into seconds', { timeout: 10_000 }, async () => {
+  const { shapeRate } = await import('./shape.ts');
+  // a "day" of 4 hourly points: quiet, busy, busy, quiet (mean 2): replayed 10,800x, one day in 8 s
+  const hour = 3_600_000;
+  const shape = { name: 'qps', labels: {}, t: Float64Array.from([0, hour, 2 * hour, 3 * hour]), v: Float64Array.from([1, 3, 3, 1]) };
+  const rate = shapeRate(shape, 100, 3600);
+  assert.equal(rate(0), 50);
+  assert.equal(rate(1000), 150);
+  assert.equal(rate(1500), 150);
+  assert.equal(rate(2500), 100);
+  assert.equal(rate(3000 + 1000), 150, 'loops past the end');
+  const now = clock();
+  const generator = new OpenModelGenerator({ ratePerSec: 100, now, timeoutMs: 100, chooseOp: () => 0, execute: async () => true, rateAt: rate });
+  generator.start();
+  await new Promise((r) => setTimeout(r, 2000));
+  await generator.stop();
+  const firstSecond = generator.records.filter((r) => r.dueMs < 1000).length;
+  const secondSecond = generator.records.filter((r) => r.dueMs >= 1000 && r.dueMs < 2000).length;
+  // 0..1 s ramps 50 → 150 (about 100 requests); 1..2 s stays at 150
+  assert.ok(firstSecond > 85 && firstSecond < 115, `first second ${firstSecond}`);
+  assert.ok(secondSecond > 135 && secondSecond < 165, `second second ${secondSecond}`);
+});

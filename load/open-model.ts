@@ -26,6 +26,8 @@ export interface OpenModelOptions {
   timeoutMs: number;
   /** requests beyond this many in flight fail at once instead of piling up */
   maxInFlight?: number;
+  /** a rate that changes over time (ms since start → per second), e.g. a replayed traffic shape */
+  rateAt?: (tMs: number) => number;
 }
 
 export class OpenModelGenerator {
@@ -37,6 +39,8 @@ export class OpenModelGenerator {
   #timer: NodeJS.Timeout | undefined;
   #pending = new Set<Promise<void>>();
   #stopped = false;
+  #lastTickMs = 0;
+  #credit = 0;
 
   constructor(options: OpenModelOptions) {
     this.#options = options;
@@ -48,6 +52,7 @@ export class OpenModelGenerator {
 
   start(): void {
     this.#startMs = this.#options.now();
+    this.#lastTickMs = this.#startMs;
     // A short tick keeps lag low without a busy loop; every due request is sent on each tick.
     this.#timer = setInterval(() => this.#tick(), 2);
     this.#tick();
@@ -55,8 +60,12 @@ export class OpenModelGenerator {
 
   #tick(): void {
     if (this.#stopped) return;
-    const { ratePerSec, now } = this.#options;
+    const { ratePerSec, now, rateAt } = this.#options;
     const nowMs = now();
+    if (rateAt) {
+      this.#tickVariable(nowMs, rateAt);
+      return;
+    }
     const due = Math.floor(((nowMs - this.#startMs) * ratePerSec) / 1000) + 1;
     const maxInFlight = this.#options.maxInFlight ?? Math.max(100, Math.ceil(ratePerSec * (this.#options.timeoutMs / 1000) * 2));
     while (this.#sent < due) {
@@ -69,6 +78,24 @@ export class OpenModelGenerator {
       }
       this.#send(op, i, dueMs, nowMs);
     }
+  }
+
+  /** Variable rate: the integral of the rate since the last tick says how many are due, spread evenly over it. */
+  #tickVariable(nowMs: number, rateAt: (tMs: number) => number): void {
+    const dt = nowMs - this.#lastTickMs;
+    if (dt <= 0) return;
+    this.#credit += (Math.max(0, rateAt(this.#lastTickMs + dt / 2 - this.#startMs)) * dt) / 1000;
+    const count = Math.floor(this.#credit);
+    this.#credit -= count;
+    const maxInFlight = this.#options.maxInFlight ?? Math.max(100, Math.ceil(this.#options.ratePerSec * (this.#options.timeoutMs / 1000) * 4));
+    for (let k = 0; k < count; k++) {
+      const i = this.#sent++;
+      const dueMs = this.#lastTickMs + (dt * (k + 1)) / count;
+      const op = this.#options.chooseOp(i);
+      if (this.#inFlight >= maxInFlight) this.records.push({ op, dueMs, lagMs: nowMs - dueMs, latencyMs: nowMs - dueMs, ok: false });
+      else this.#send(op, i, dueMs, nowMs);
+    }
+    this.#lastTickMs = nowMs;
   }
 
   #send(op: number, i: number, dueMs: number, sentMs: number): void {

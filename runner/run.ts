@@ -14,6 +14,9 @@ import { SeriesStore } from '../observe/series-store.ts';
 import { Scraper, type ScrapeTarget } from '../observe/scraper.ts';
 import { runDetectors, scoreAlarms, describeDetector, splitAt } from '../detect/index.ts';
 import { earlierWarmups, loadImports, trainingFor } from '../detect/baselines.ts';
+import { parseSeriesFile } from '../detect/import.ts';
+import { matchesSeries } from '../detect/static.ts';
+import { shapeRate } from '../load/shape.ts';
 import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts';
 import { resolveTarget } from './targets.ts';
 import { ActuationLead } from './lead.ts';
@@ -41,7 +44,7 @@ export interface RunOptions {
 export function describePlan(scenario: Scenario): string[] {
   const lines = [
     `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms${s.preVote ? ', pre-vote' : ''})`).join('; ')}`,
-    ...scenario.load.map((l) => `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
+    ...scenario.load.map((l) => `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model${l.shape ? ` (mean; shape replayed ${l.shape.speedup}x from ${l.shape.file})` : ''} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
     `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms`,
     `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors fitted on it: ${scenario.baseline.detectors.map(describeDetector).join('; ')}`,
     ...(scenario.baseline.sources.runs ? [`baseline also from the warm-ups of the last ${scenario.baseline.sources.runs.last} completed runs in ${scenario.baseline.sources.runs.dir}`] : []),
@@ -199,6 +202,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       const load = new EtcdKvLoad({
         spec, endpoints: startedTwin.service(spec.target).members.map((m) => `http://${m.ip}:${ETCD_CLIENT_PORT}`),
         runId, random: new SeededRandom(seed ^ hashString(spec.name)), now, ackFile: join(runDir, `acked-writes-${spec.name}.jsonl`),
+        ...(spec.shape ? { rateAt: replayedShape(spec) } : {}),
       });
       loads.push(load);
       load.start();
@@ -323,6 +327,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   writeFileSync(join(runDir, 'journal.json'), JSON.stringify(journal, null, 2) + '\n');
   notify.end(journal.status);
   return journal;
+}
+
+function replayedShape(spec: Scenario['load'][number]): (tMs: number) => number {
+  const shape = spec.shape!;
+  const imported = parseSeriesFile(readFileSync(shape.file, 'utf8'), shape.file).series;
+  const series = shape.series === undefined ? imported[0]! : imported.find((s) => matchesSeries(s, shape.series!))!;
+  return shapeRate(series, spec.ratePerSec, shape.speedup);
 }
 
 function emptyLoadResult(name: string): LoadResult {

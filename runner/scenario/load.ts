@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseSeriesFile } from '../../detect/import.ts';
+import { matchesSeries } from '../../detect/static.ts';
 import type { BaselineSources } from '../../detect/baselines.ts';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node as YamlNode, type Document } from 'yaml';
 import type { core as zcore } from 'zod';
@@ -185,7 +186,19 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     const ratePerSec = parseRatePerSec(spec.rate);
     if (ratePerSec === undefined || ratePerSec <= 0) report(['load', i, 'rate'], `expected a rate such as "200/s" or "30/m", saw ${JSON.stringify(spec.rate)}`);
     if (Math.abs(spec.mix.put + spec.mix.get - 1) > 1e-9) report(['load', i, 'mix'], `expected put + get = 1, saw ${spec.mix.put} + ${spec.mix.get}`);
-    return { name: spec.name, kind: spec.kind, target: spec.target, ratePerSec: ratePerSec ?? Number.NaN, mix: spec.mix, timeoutMs: duration(spec.timeout, ['load', i, 'timeout']) };
+    let shape: LoadSpec['shape'];
+    if (spec.shape) {
+      const file = resolve(baseDir, spec.shape.file);
+      try {
+        const imported = parseSeriesFile(readFileSync(file, 'utf8'), file);
+        const chosen = spec.shape.series === undefined ? imported.series : imported.series.filter((s) => matchesSeries(s, spec.shape!.series!));
+        if (chosen.length !== 1) report(['load', i, 'shape', spec.shape.series === undefined ? 'file' : 'series'], `expected exactly one series in ${spec.shape.file}${spec.shape.series ? ` matching ${JSON.stringify(spec.shape.series)}` : ''}, saw ${chosen.length}${spec.shape.series === undefined && chosen.length > 1 ? ' (name one with series:)' : ''}`);
+      } catch (error) {
+        report(['load', i, 'shape', 'file'], `cannot use ${spec.shape.file}: ${(error as Error).message}`);
+      }
+      shape = { file, speedup: spec.shape.speedup, ...(spec.shape.series ? { series: spec.shape.series } : {}) };
+    }
+    return { name: spec.name, kind: spec.kind, target: spec.target, ratePerSec: ratePerSec ?? Number.NaN, mix: spec.mix, timeoutMs: duration(spec.timeout, ['load', i, 'timeout']), ...(shape ? { shape } : {}) };
   });
   const loadNames = new Set<string>();
   load.forEach((spec, i) => {
@@ -265,7 +278,7 @@ function baselineSources(baseline: ScenarioDocument['baseline'], baseDir: string
       } catch (error) {
         report(['baseline', 'import', i, 'file'], `cannot use ${entry.file}: ${(error as Error).message}`);
       }
-      return { file, series: entry.series, scale: entry.scale };
+      return { file, series: entry.series, scale: entry.scale, speedup: entry.speedup };
     });
   }
   return sources;

@@ -34,6 +34,8 @@ export interface LoadSpec {
   ratePerSec: number;
   mix: { put: number; get: number };
   timeoutMs: number;
+  /** a traffic shape replayed `speedup` times faster (144: one day in ten minutes), mean rate `ratePerSec` */
+  shape?: { file: string; speedup: number; series?: string };
 }
 
 /** Who a fault hits, resolved when it fires: a role (`etcd.leader`) or a named member (`etcd-2`). */

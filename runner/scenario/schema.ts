@@ -29,6 +29,8 @@ const etcdKvLoad = z.strictObject({
   mix: z.strictObject({ put: z.number().min(0).max(1).default(0.5), get: z.number().min(0).max(1).default(0.5) }).default({ put: 0.5, get: 0.5 }),
   /** per-request deadline */
   timeout: text.default('1s'),
+  /** replay an imported traffic shape, time-compressed: the mean rate stays `rate` */
+  shape: z.strictObject({ file: text, speedup: z.number().positive().default(1), series: text.optional() }).optional(),
 });
 
 export const loadDocument = z.discriminatedUnion('kind', [etcdKvLoad]);
@@ -94,7 +96,7 @@ export const scenarioDocument = z.strictObject({
     /** also train on the warm-ups of earlier runs of this scenario found in this folder */
     history: z.strictObject({ runs: text, last: z.int().min(1).max(100).default(5) }).optional(),
     /** train the named watched series on imported production data instead of the warm-up */
-    import: z.array(z.strictObject({ file: text, series: text, scale: z.number().positive().default(1) })).min(1).optional(),
+    import: z.array(z.strictObject({ file: text, series: text, scale: z.number().positive().default(1), speedup: z.number().positive().default(1) })).min(1).optional(),
   }),
   faults: z.array(faultDocument).min(1),
   recovery: text.default('20s'),
