@@ -161,3 +161,23 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.match(summary, /\| isolate-leader \| robust-z \| first of any: /);
   assert.match(summary, /## Verdict/);
 });
+
+test('production-shaped load and an imported baseline: the rate follows the replayed day, the import trains its series', { timeout: 300_000 }, async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
+  const outDir = mkdtempSync(join(tmpdir(), 'moat-out-'));
+  const run = startMoat(['run', join(root, 'scenarios/etcd-split-brain-prod-shape.yaml'), '--out', outDir], { MOAT_STATE_DIR: stateDir });
+  await run.exited;
+  const [runDir] = readdirSync(outDir);
+  const journal = JSON.parse(readFileSync(join(outDir, runDir!, 'journal.json'), 'utf8')) as Journal;
+  assert.equal(journal.status, 'completed', journal.error);
+  assert.deepEqual(journal.baselineSources.map((s) => s.split(':')[0]), ['load_requests_per_sec{load=kv,op=all}']);
+  assert.match(journal.baselineSources[0]!, /576 points imported from .*sample-requests-2days\.csv x 0\.075, 720x faster, then the warm-up$/);
+  const rate = readFileSync(join(outDir, runDir!, 'series.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; labels: Record<string, string>; v: number[] })
+    .find((s) => s.name === 'load_requests_per_sec' && s.labels.op === 'all')!;
+  // the replayed day runs from its night trough (~0.5 x mean) towards its morning peak (~1.6 x mean)
+  const early = rate.v.slice(1, 6).reduce((a, b) => a + b, 0) / 5;
+  const peak = Math.max(...rate.v);
+  assert.ok(early < 100 && peak > 180, `rate early ${early}/s, peak ${peak}/s`);
+  assert.deepEqual(journal.detections.map((d) => d.detector), ['robust-z', 'mstl', 'prophet']);
+  assert.equal(journal.load[0]!.lostWrites, 0);
+});
