@@ -24,7 +24,8 @@ function series(n: number): { train: Series; test: Series } {
 }
 
 const augurs = await loadAugurs();
-const specs: DetectorSpec[] = [defaultSpec('robust-z'), { ...defaultSpec('mstl'), periodsMs: [24 * HOUR] } as DetectorSpec, defaultSpec('prophet')];
+// Prophet with Python's 1000 interval draws, so both sides do the same work
+const specs: DetectorSpec[] = [defaultSpec('robust-z'), { ...defaultSpec('mstl'), periodsMs: [24 * HOUR] } as DetectorSpec, { ...defaultSpec('prophet'), samples: 1000 } as DetectorSpec];
 const ours: Record<string, Record<number, number>> = {};
 for (const spec of specs) {
   ours[spec.name] = {};

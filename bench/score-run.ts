@@ -12,7 +12,7 @@ const gaussian = () => Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 
 const faults = [{ id: 'a', appliedAt: 330_000, healedAt: 360_000 }, { id: 'b', appliedAt: 420_000, healedAt: 450_000 }, { id: 'c', appliedAt: 510_000, healedAt: 540_000 }];
 const series: Series[] = Array.from({ length: 50 }, (_, n) => {
   const t = Float64Array.from({ length: 600 }, (_, i) => (i + 1) * 1000);
-  const v = Float64Array.from(t, (ti) => 100 + 5 * Math.sin(ti / 20_000) + gaussian() + (faults.some((f) => ti >= f.appliedAt && ti <= f.healedAt) ? 8 : 0));
+  const v = Float64Array.from(t, (ti) => 100 + 5 * Math.sin((2 * Math.PI * ti) / 60_000) + gaussian() + (faults.some((f) => ti >= f.appliedAt && ti <= f.healedAt) ? 8 : 0));
   return { name: n % 2 ? 'load_latency_p99_ms' : 'load_error_ratio', labels: { member: `m${n}` }, t, v };
 });
 const specs: DetectorSpec[] = [

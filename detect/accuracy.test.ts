@@ -66,7 +66,8 @@ for (const name of ['daily', 'daily-weekly']) {
     const augurs = await loadAugurs();
     const { ds, series } = fixture(name);
     const expected = reference.fixtures[name]!.prophet!;
-    const detector = new ProphetDetector({ ...(defaultSpec('prophet') as Extract<DetectorSpec, { kind: 'prophet' }>), level: 0.95 }, augurs, ds[0]! * 1000);
+    // like for like with Python's defaults: 1000 draws for the interval
+    const detector = new ProphetDetector({ ...(defaultSpec('prophet') as Extract<DetectorSpec, { kind: 'prophet' }>), level: 0.95, samples: 1000 }, augurs, ds[0]! * 1000);
     detector.fit(series);
     const bands = detector.forecast(futureSeries(series, reference.horizon));
     const error = relativeMae(bands.map((b) => b.point), expected.point, rangeOf(series));

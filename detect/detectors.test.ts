@@ -79,3 +79,15 @@ test('Prophet judges a series that never moved against its constant value instea
   assert.deepEqual(errors, []);
   assert.deepEqual(alarms.map((a) => a.t), [52_000]);
 });
+
+test('worker threads give the same alarms, in the same order, as one thread', async () => {
+  const many = Array.from({ length: 30 }, (_, n) => {
+    const s = seasonal(24 * 11 + (n % 10), 4 + (n % 5));
+    return { ...s, labels: { n: String(n) } };
+  });
+  const specs = [mstl, defaultSpec('robust-z')];
+  const one = await runDetectors(many, specs, { trainUntil, threads: 1 });
+  const two = await runDetectors(many, specs, { trainUntil, threads: 2 });
+  assert.ok(one.alarms.length > 20, `alarms: ${one.alarms.length}`);
+  assert.deepEqual(two, one);
+});

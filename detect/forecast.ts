@@ -155,7 +155,7 @@ export class ProphetDetector implements Detector {
       this.#constant = y[0]!;
       return;
     }
-    this.#model = this.#augurs.prophet({ intervalWidth: this.#spec.level });
+    this.#model = this.#augurs.prophet({ intervalWidth: this.#spec.level, uncertaintySamples: this.#spec.samples });
     try {
       // the optimiser's seed is fixed; Prophet's interval sampling inside augurs is not seedable
       this.#model.fit({ ds, y }, { seed: 1 });

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { Alarm, Detector } from '../core/detection.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -79,26 +81,30 @@ export interface DetectorRun {
   errors: { detector: string; series: string; error: string }[];
 }
 
-/**
- * Fits a fresh detector per series on the training part (`trainFrom <= t < trainUntil`, or a
- * supplied training series) and collects the alarms on the points after `trainUntil`. A model
- * never judges the points it was fitted on.
- */
-export async function runDetectors(series: readonly Series[], specs: readonly DetectorSpec[], options: { trainUntil: number; trainFrom?: number; epochMs?: number; history?: (s: Series) => Series | undefined; companions?: readonly Series[] }): Promise<DetectorRun> {
+/** One series to judge: what it trains on, and what is judged. */
+export interface DetectorJob {
+  series: Series;
+  train: Series;
+  test: Series;
+}
+
+export interface JobOptions {
+  trainUntil: number;
+  epochMs: number;
+}
+
+/** Runs every detector on every job, in order. Shared by the in-thread path and the workers. */
+export async function scoreJobs(jobs: readonly DetectorJob[], specs: readonly DetectorSpec[], options: JobOptions, pool: readonly Series[]): Promise<DetectorRun> {
   const needsAugurs = specs.some((s) => s.kind === 'mstl' || s.kind === 'prophet');
-  const pool = options.companions ?? series;
   const find = (name: string, labels: Record<string, string>) => pool.find((s) => s.name === name && seriesLabel({ name, labels: s.labels }) === seriesLabel({ name, labels }));
-  const context: DetectorContext = { epochMs: options.epochMs ?? 0, find, trainUntil: options.trainUntil, ...(needsAugurs ? { augurs: await loadAugurs() } : {}) };
-  const learns = (d: DetectorSpec) => d.kind !== 'static';
+  const context: DetectorContext = { epochMs: options.epochMs, find, trainUntil: options.trainUntil, ...(needsAugurs ? { augurs: await loadAugurs() } : {}) };
   const run: DetectorRun = { alarms: [], errors: [] };
-  for (const s of series) {
-    const { train: own, test } = splitAt(s, options.trainUntil);
-    const train = options.history?.(s) ?? splitAt(own, options.trainFrom ?? -Infinity).test;
+  for (const { series: s, train, test } of jobs) {
     for (const spec of specs) {
       try {
         const detector = createDetector(spec, context);
         if (!appliesTo(detector, s)) continue;
-        if (learns(spec) && train.t.length < 5) {
+        if (spec.kind !== 'static' && train.t.length < 5) {
           run.errors.push({ detector: spec.name, series: seriesLabel(s), error: `only ${train.t.length} training points (needs 5)` });
           continue;
         }
@@ -110,4 +116,42 @@ export async function runDetectors(series: readonly Series[], specs: readonly De
     }
   }
   return run;
+}
+
+/** Below this many model fits (series x forecasting detectors) one thread is faster than starting workers. */
+const PARALLEL_FROM_FITS = 24;
+
+/**
+ * Fits a fresh detector per series on the training part (`trainFrom <= t < trainUntil`, or a
+ * supplied training series) and collects the alarms on the points after `trainUntil`. A model
+ * never judges the points it was fitted on. Forecasting detectors (MSTL, Prophet) on many series
+ * run on worker threads, one per core; results come back in the same order either way.
+ */
+export async function runDetectors(series: readonly Series[], specs: readonly DetectorSpec[], options: { trainUntil: number; trainFrom?: number; epochMs?: number; history?: (s: Series) => Series | undefined; companions?: readonly Series[]; threads?: number }): Promise<DetectorRun> {
+  const jobs: DetectorJob[] = series.map((s) => {
+    const { train: own, test } = splitAt(s, options.trainUntil);
+    return { series: s, train: options.history?.(s) ?? splitAt(own, options.trainFrom ?? -Infinity).test, test };
+  });
+  const jobOptions: JobOptions = { trainUntil: options.trainUntil, epochMs: options.epochMs ?? 0 };
+  const pool = options.companions ?? series;
+  const fits = jobs.length * specs.filter((s) => s.kind === 'mstl' || s.kind === 'prophet').length;
+  const threads = Math.min(options.threads ?? availableParallelism(), jobs.length);
+  if (threads < 2 || fits < PARALLEL_FROM_FITS) return scoreJobs(jobs, specs, jobOptions, pool);
+  const chunks = Array.from({ length: threads }, (_, i) => jobs.slice(Math.floor((i * jobs.length) / threads), Math.floor(((i + 1) * jobs.length) / threads)));
+  const runs = await Promise.all(chunks.map((chunk) => inWorker(chunk, specs, jobOptions, pool)));
+  return { alarms: runs.flatMap((r) => r.alarms), errors: runs.flatMap((r) => r.errors) };
+}
+
+function inWorker(jobs: DetectorJob[], specs: readonly DetectorSpec[], options: JobOptions, pool: readonly Series[]): Promise<DetectorRun> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: { jobs, specs, options, pool } });
+    worker.once('message', (run: DetectorRun) => {
+      resolve(run);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`detector worker exited with ${code}`));
+    });
+  });
 }

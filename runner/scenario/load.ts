@@ -296,7 +296,7 @@ function buildDetector(document: DetectorDocument, path: Path, duration: (value:
   const common = { name: document.name ?? (document.kind === 'adaptive' ? `adaptive-${document.preset}` : document.kind), rule, direction: document.direction };
   switch (document.kind) {
     case 'robust-z': return { ...common, kind: 'robust-z', threshold: document.threshold };
-    case 'prophet': return { ...common, kind: 'prophet', level: document.level };
+    case 'prophet': return { ...common, kind: 'prophet', level: document.level, samples: document.samples };
     case 'mstl': return { ...common, kind: 'mstl', level: document.level, periodsMs: document.periods.map((p, i) => duration(p, [...path, 'periods', i])) };
     case 'static': {
       const thresholds = Object.entries(document.thresholds).flatMap(([series, text]) => {

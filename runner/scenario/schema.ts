@@ -64,7 +64,7 @@ const level = z.number().gt(0).lt(1).default(0.99);
 export const detectorDocument = z.preprocess((value) => (typeof value === 'string' ? { kind: value } : value), z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('robust-z'), ...detectorCommon, threshold: z.number().positive().default(4) }),
   z.strictObject({ kind: z.literal('mstl'), ...detectorCommon, level, periods: z.array(text).default([]) }),
-  z.strictObject({ kind: z.literal('prophet'), ...detectorCommon, level }),
+  z.strictObject({ kind: z.literal('prophet'), ...detectorCommon, level, samples: z.int().min(10).max(10_000).default(250) }),
   z.strictObject({ kind: z.literal('static'), ...detectorCommon, thresholds: z.record(text, text) }),
   z.strictObject({
     kind: z.literal('adaptive'), ...detectorCommon, preset: z.enum(['qps', 'error-rate', 'latency']),
