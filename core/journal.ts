@@ -48,18 +48,26 @@ export interface TimelineEvent {
   detail: string;
 }
 
-export interface LoadSummary {
+/** What a load did over the whole run, whatever its kind. */
+export interface LoadTotals {
   name: string;
   requests: number;
   errors: number;
+  /** share of requests that succeeded */
   availability: number;
-  byOp: Record<string, { requests: number; errors: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null }>;
   ackedWrites: number;
+  /** acknowledged writes missing or changed when read back after heal */
   lostWrites: number;
   lostKeys: string[];
+  /** writes that timed out or failed but were found applied (allowed, and worth knowing) */
   indeterminateApplied: number;
+  /** p99 of how late requests left, ms */
   scheduleLagP99Ms: number;
   readBackError?: string;
+}
+
+export interface LoadSummary extends LoadTotals {
+  byOp: Record<string, { requests: number; errors: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null }>;
 }
 
 export interface GateResult {

@@ -1,4 +1,5 @@
 import type { Alarm, Detection, FaultWindow } from '../core/detection.ts';
+import type { DetectorSummary } from '../core/journal.ts';
 
 /** NAB cost profiles: weight of a false positive and of a false negative. */
 export const NAB_PROFILES = {
@@ -20,19 +21,8 @@ export interface SeriesDetection extends Detection {
   series: string;
 }
 
-export interface DetectorScore {
-  detector: string;
-  faults: number;
-  detected: number;
-  detectionRate: number;
-  missed: number;
-  medianTtdMs: number | null;
-  falseAlarms: number;
-  falseAlarmsPerHour: number;
-  nab: Record<NabProfile, number>;
-  /** 0 = the null detector (no alarm at all), 100 = every fault detected at its first point, no false alarm */
-  nabNormalized: Record<NabProfile, number>;
-}
+/** Per detector over all faults; the journal's `DetectorSummary`. */
+export type DetectorScore = DetectorSummary;
 
 export interface Scores {
   graceMs: number;

@@ -3,27 +3,15 @@ import { Etcd3 } from 'etcd3';
 import type { SeededRandom } from '../core/random.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { LoadSpec } from '../runner/scenario/index.ts';
+import type { LoadTotals } from '../core/journal.ts';
 import { OpenModelGenerator, type RequestRecord } from './open-model.ts';
 import { loadSeries, type LoadPoint } from './summarize.ts';
 
 export const ETCD_KV_OPS = ['put', 'get'] as const;
 
-export interface LoadResult {
-  name: string;
-  requests: number;
-  errors: number;
-  /** share of requests that succeeded */
-  availability: number;
+/** The load's totals with every latency kept, for gates that aggregate them. */
+export interface LoadResult extends LoadTotals {
   byOp: Record<string, { requests: number; errors: number; latenciesMs: number[] }>;
-  ackedWrites: number;
-  /** acknowledged writes missing or changed when read back after heal */
-  lostWrites: number;
-  lostKeys: string[];
-  /** writes that timed out or failed but were found applied (allowed, and worth knowing) */
-  indeterminateApplied: number;
-  /** p99 of how late requests left, ms */
-  scheduleLagP99Ms: number;
-  readBackError?: string;
 }
 
 /**
