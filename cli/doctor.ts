@@ -22,7 +22,7 @@ export async function doctor(): Promise<number> {
     ['nft', 'nftables: partitions', true],
     ['etcd', 'etcd-server: the etcd twin', true],
     ['etcdctl', 'etcd-client: manual inspection', false],
-    ['bpftrace', 'eBPF probes (not used yet)', false],
+    ['bpftrace', 'eBPF probes: kernel evidence that faults took effect', false],
   ] as const) {
     const path = await which(program);
     add(program, path !== undefined, path ? `${path} (${why})` : `missing (${why}); apt-get install ${program === 'ip' ? 'iproute2' : program === 'nft' ? 'nftables' : program === 'etcd' ? 'etcd-server' : program === 'etcdctl' ? 'etcd-client' : program}`, needed);

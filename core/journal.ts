@@ -5,7 +5,7 @@ import type { RandomChoice } from './random.ts';
 export interface Evidence {
   /** ms since the run clock's zero */
   t: number;
-  kind: 'probe' | 'counter' | 'leader' | 'note';
+  kind: 'probe' | 'counter' | 'leader' | 'ebpf' | 'note';
   ok: boolean;
   detail: string;
 }
@@ -116,6 +116,8 @@ export interface Journal {
   durationMs: number;
   runDir: string;
   versions: Record<string, string>;
+  /** the eBPF probes: whether they ran, and if not, why */
+  bpf: { enabled: boolean; probes: string[]; attachedProbes?: number; reason?: string };
   plan: string[];
   activities: Activity[];
   faults: FaultRecord[];

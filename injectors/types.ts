@@ -3,6 +3,7 @@ import type { Ledger } from '../runner/ledger.ts';
 import type { FaultSpec, TargetSpec } from '../runner/scenario/index.ts';
 import type { StartedTwin } from '../twin/index.ts';
 import type { Evidence } from '../core/journal.ts';
+import type { BpfEvidenceSource } from '../bpf/index.ts';
 
 export type { Evidence };
 
@@ -39,6 +40,10 @@ export interface InjectionContext {
   resolve(target: TargetSpec, what: string, exclude?: readonly string[]): Promise<ResolvedTarget>;
   /** Index of the fault in the scenario, for unique resource names. */
   faultIndex: number;
+  /** what the kernel saw, when eBPF probes run */
+  bpf?: BpfEvidenceSource;
+  /** the observation interval, ms */
+  intervalMs: number;
 }
 
 export interface ResolvedTarget {

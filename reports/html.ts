@@ -88,7 +88,8 @@ function verdictSection(journal: Journal): string {
 function scenarioBlock(journal: Journal): string {
   return `${journal.description ? `<p>${e(journal.description)}</p>` : ''}
 <p class="muted">file <code>${e(journal.scenarioFile)}</code> · seed ${e(journal.seed)} (replay: <code>moat run ${e(journal.scenarioFile)} --seed ${e(journal.seed)}</code>)</p>
-<ul>${journal.plan.map((line) => `<li>${e(line)}</li>`).join('')}</ul>`;
+<ul>${journal.plan.map((line) => `<li>${e(line)}</li>`).join('')}</ul>
+<p class="muted">${journal.bpf.enabled ? `eBPF probes: ${e(journal.bpf.probes.join(', '))} (${e(journal.bpf.attachedProbes)} tracepoints attached); their program and raw output are in bpf/` : `eBPF probes: off${journal.bpf.reason ? ` (${e(journal.bpf.reason)})` : ''}`}</p>`;
 }
 
 function timelineBlock(journal: Journal): string {

@@ -36,6 +36,7 @@ export function renderMarkdown(journal: Journal): string {
   out.push(`run \`${journal.runId}\` · seed ${journal.seed} · status **${journal.status}** · ${ms(journal.durationMs)} · \`${journal.runDir}\``);
   if (journal.description) out.push('', `> ${journal.description.replace(/\n/g, ' ')}`);
   out.push('', '## Plan', '', ...journal.plan.map((line) => `- ${line}`));
+  out.push('', journal.bpf.enabled ? `eBPF probes: ${journal.bpf.probes.join(', ')} (${journal.bpf.attachedProbes} tracepoints attached)` : `eBPF probes: off${journal.bpf.reason ? ` (${cell(journal.bpf.reason)})` : ''}`);
 
   out.push('', '## Timeline', '');
   const alarms = journal.timeline.filter((e) => e.kind === 'alarm');

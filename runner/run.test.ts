@@ -131,6 +131,9 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.match(fault!.target!, /^etcd-\d \(leader\)$/);
   assert.ok(fault!.appliedAt! - fault!.scheduledAt < 200, `applied ${fault!.appliedAt! - fault!.scheduledAt} ms late`);
   assert.ok(fault!.verified.ok, JSON.stringify(fault!.verified.evidence));
+  // the kernel saw the cut: retransmits or resets across it, none elsewhere
+  assert.equal(journal.bpf.enabled, true, journal.bpf.reason);
+  assert.deepEqual(fault!.verified.evidence.filter((e) => e.kind === 'ebpf').map((e) => e.ok), [true, true]);
   const windowMs = fault!.healedAt! - fault!.appliedAt!;
   assert.ok(Math.abs(windowMs - 20_000) < 200, `fault window ${windowMs} ms for a 20 s fault`);
   assert.ok(fault!.leaderChange && fault!.leaderChange.to !== fault!.target!.slice(0, 6), 'a new leader won on the majority side');
@@ -152,7 +155,7 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.deepEqual(journal.cleanup, { ok: true, leftovers: [] });
   assert.deepEqual(readdirSync(join(stateDir, 'ledger')), []);
 
-  for (const file of ['journal.json', 'series.jsonl', 'summary.md', 'report.html', 'junit.xml', 'chaostoolkit-journal.json', 'series.csv', 'acked-writes-kv.jsonl', 'logs/etcd-1.log', 'logs/etcd-2.log', 'logs/etcd-3.log']) {
+  for (const file of ['journal.json', 'series.jsonl', 'summary.md', 'report.html', 'junit.xml', 'chaostoolkit-journal.json', 'series.csv', 'acked-writes-kv.jsonl', 'logs/etcd-1.log', 'logs/etcd-2.log', 'logs/etcd-3.log', 'bpf/program.bt', 'bpf/output.jsonl']) {
     assert.ok(existsSync(join(dir, file)), `${file} in the run folder`);
   }
   const summary = run.stdout.join('');

@@ -20,6 +20,7 @@ import { shapeRate } from '../load/shape.ts';
 import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts';
 import { resolveTarget } from './targets.ts';
 import { ActuationLead } from './lead.ts';
+import { BpfObserver, bpfAvailability } from '../bpf/index.ts';
 import { fanOut, type RunObserver } from './observers.ts';
 import { evaluateGates, firstLeaderChange, recoveryAfter, summarizeLoad } from './analyze.ts';
 import { collectVersions, MOAT_VERSION } from './versions.ts';
@@ -45,7 +46,7 @@ export function describePlan(scenario: Scenario): string[] {
   const lines = [
     `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms${s.preVote ? ', pre-vote' : ''})`).join('; ')}`,
     ...scenario.load.map((l) => `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model${l.shape ? ` (mean; shape replayed ${l.shape.speedup}x from ${l.shape.file})` : ''} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
-    `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms`,
+    `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms; eBPF probes: ${scenario.observe.bpf.join(', ') || 'none'}`,
     `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors fitted on it: ${scenario.baseline.detectors.map(describeDetector).join('; ')}`,
     ...(scenario.baseline.sources.runs ? [`baseline also from the warm-ups of the last ${scenario.baseline.sources.runs.last} completed runs in ${scenario.baseline.sources.runs.dir}`] : []),
     ...(scenario.baseline.sources.imports ?? []).map((i) => `baseline for ${i.series} imported from ${i.file}${i.scale === 1 ? '' : ` x ${i.scale}`}`),
@@ -97,7 +98,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     moatVersion: MOAT_VERSION, runId, scenarioFile: options.scenarioFile, scenario, scenarioName: scenario.name,
     ...(scenario.description ? { description: scenario.description.trim() } : {}),
     seed, status: 'completed', startedAt: startedAt.toISOString(), endedAt: '', clockZero: null, durationMs: 0, runDir,
-    versions: {}, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
+    versions: {}, bpf: { enabled: false, probes: scenario.observe.bpf }, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
     series: { file: 'series.jsonl', count: 0, watched: [] }, warmupEndsAt: scenario.faults.reduce((min, f) => Math.min(min, f.atMs), Infinity), runEndsAt: null,
     detectors: scenario.baseline.detectors.map((d) => d.name), detectorErrors: [], baselineSources: [], graceMs: options.graceMs ?? 5000,
     alarms: [], detections: [], seriesDetections: [], falseAlarms: [], detectorScores: [], load: [], gates: [],
@@ -161,6 +162,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const loadResults: LoadResult[] = [];
   let twin: StartedTwin | undefined;
   let scraper: Scraper | undefined;
+  let bpf: BpfObserver | undefined;
   let stopLeaderPoll: (() => Promise<void>) | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
   const leaderAgreedAt: { t: number; agreed: boolean }[] = [];
@@ -185,6 +187,28 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       void process.exited.then((code) => {
         if (!process.stopping) record('process-exit', `${process.name} exited unexpectedly with ${code} (log: ${process.logFile})`);
       });
+    }
+
+    if (scenario.observe.bpf.length > 0) {
+      const availability = await bpfAvailability();
+      if (!availability.ok) {
+        journal.bpf.reason = availability.reason;
+        notify.phase('bpf', `eBPF probes skipped: ${availability.reason}`);
+      } else {
+        const hostOfIp = new Map<string, string>([[startedTwin.network.gateway, 'moat'], ...[...startedTwin.hosts.values()].map((h): [string, string] => [h.ip, h.name])]);
+        const hostOfPid = new Map(startedTwin.network.processes.map((p) => [p.pid, p.host]));
+        try {
+          bpf = await activity('bpf-attach', () => BpfObserver.start({
+            probes: scenario.observe.bpf, intervalMs: scenario.observe.intervalMs, comms: [...new Set(scenario.twin.services.map((s) => s.kind))],
+            ledger, dir: join(runDir, 'bpf'), now, store, hostOfIp: (ip) => hostOfIp.get(ip), hostOfPid: (pid) => hostOfPid.get(pid),
+            onEvent: (detail) => record('process-exit', detail),
+          }));
+          journal.bpf = { enabled: true, probes: scenario.observe.bpf, attachedProbes: await bpf.attached };
+        } catch (error) {
+          journal.bpf.reason = errorMessage(error);
+          notify.phase('bpf', `eBPF probes failed to start: ${journal.bpf.reason}`);
+        }
+      }
     }
 
     // t = 0: the twin is ready; observation and load begin.
@@ -223,7 +247,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       const injectLeadMs = lead.inject.leadMs;
       await sleepUntil(spec.atMs - injectLeadMs);
       const context: InjectionContext = {
-        runId, twin: startedTwin, ledger, random, now, faultIndex,
+        runId, twin: startedTwin, ledger, random, now, faultIndex, intervalMs: scenario.observe.intervalMs, ...(bpf ? { bpf } : {}),
         resolve: (target, what, exclude) => resolveTarget(startedTwin, target, random, what, exclude),
       };
       let injected: ActiveFault;
@@ -301,6 +325,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
     await scraper?.stop();
     await stopLeaderPoll?.();
+    await bpf?.stop().catch((error) => journal.cleanup.leftovers.push(`bpftrace: ${errorMessage(error)}`));
     if (twin) {
       const started = twin;
       await activity('twin-down', () => started.down()).catch((error) => journal.cleanup.leftovers.push(`twin: ${errorMessage(error)}`));

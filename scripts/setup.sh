@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what moat and its tests need, once: npm packages (with the pinned Node 24), the
 # Debian packages of the twin (etcd, nftables, iproute2), and what the report tests use
-# (chromium to render the HTML report, libxml2-utils to check JUnit against its schema). Idempotent: a second run changes nothing.
+# (chromium to render the HTML report, libxml2-utils to check JUnit against its schema), and
+# bpftrace with tracefs mounted for the eBPF probes. Idempotent: a second run changes nothing.
 # Packages come from the machine's own apt and npm configuration; no mirror is named here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium )
+declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace )
 missing=()
 for program in "${!package_for[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${package_for[$program]}")
@@ -31,4 +32,9 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: moat needs root for network namespaces and nftables (try sudo)" >&2
   exit 1
+fi
+
+# eBPF probes attach to kernel tracepoints, which bpftrace finds through tracefs.
+if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
+  mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || echo "setup: could not mount tracefs; runs go on without eBPF probes" >&2
 fi

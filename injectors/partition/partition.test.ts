@@ -22,7 +22,7 @@ async function startCluster(): Promise<{ twin: StartedTwin; context: InjectionCo
   const random = new SeededRandom(1);
   const started = Date.now();
   const context: InjectionContext = {
-    runId, twin, ledger, random, faultIndex: 0, now: () => Date.now() - started,
+    runId, twin, ledger, random, faultIndex: 0, intervalMs: 1000, now: () => Date.now() - started,
     resolve: (target, what, exclude) => resolveTarget(twin, target, random, what, exclude),
   };
   return { twin, context };

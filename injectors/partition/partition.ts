@@ -85,6 +85,7 @@ class ActivePartition implements ActiveFault, Verifiable {
   readonly #scripts: TableScript[];
   readonly #plan: PartitionPlan;
   readonly #applied: string[] = [];
+  readonly #appliedAt: number;
   #healing: Promise<void> | undefined;
 
   constructor(context: InjectionContext, table: string, scripts: TableScript[], plan: PartitionPlan, label: string, hosts: string[]) {
@@ -94,6 +95,7 @@ class ActivePartition implements ActiveFault, Verifiable {
     this.#plan = plan;
     this.target = label;
     this.hosts = hosts;
+    this.#appliedAt = context.now();
   }
 
   #netns(host: string): string {
@@ -152,12 +154,64 @@ class ActivePartition implements ActiveFault, Verifiable {
         });
       }
     }
+    evidence.push(...(await this.#kernelEvidence()));
     for (const { host } of this.#scripts) {
       const listing = await network.exec(host, 'nft', ['list', 'table', 'inet', this.#table], { allowFailure: true });
       const dropped = droppedPackets(listing.stdout);
       evidence.push({ t: this.#context.now(), kind: 'counter', ok: dropped > 0, detail: `${host}: ${dropped} packets dropped by ${this.#table}` });
     }
     return evidence;
+  }
+
+  /**
+   * What the kernel saw (eBPF tracepoints): TCP retransmits and resets between exactly the cut
+   * pairs, and none between pairs the fault left alone. Waits for the probes' next interval so
+   * the counts reach up to now.
+   */
+  async #kernelEvidence(): Promise<Evidence[]> {
+    const bpf = this.#context.bpf;
+    if (!bpf) return [];
+    const askedAt = this.#context.now();
+    const deadline = askedAt + this.#context.intervalMs + 1000;
+    while (bpf.lastTickAt < askedAt && this.#context.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const counts = bpf.tcpBetween(this.#appliedAt, this.#context.now());
+    const cut = new Set(this.#cutPairs().flatMap(([a, b]) => [`${a}>${b}`, `${b}>${a}`]));
+    let across = 0;
+    let elsewhere = 0;
+    const elsewherePairs: string[] = [];
+    for (const [pair, { retransmits, resets }] of counts) {
+      const [a, b] = pair.split('>');
+      if (a === 'moat' || b === 'moat') continue; // the run's own connections are never cut
+      if (cut.has(pair)) across += retransmits + resets;
+      else if (retransmits + resets > 0) {
+        elsewhere += retransmits + resets;
+        elsewherePairs.push(pair);
+      }
+    }
+    const t = this.#context.now();
+    return [
+      { t, kind: 'ebpf', ok: across > 0, detail: `kernel: ${across} TCP retransmits/resets across the cut since it was applied` },
+      { t, kind: 'ebpf', ok: elsewhere === 0, detail: elsewhere === 0 ? 'kernel: no retransmits or resets between hosts the fault did not cut' : `kernel: ${elsewhere} retransmits/resets between hosts the fault did not cut (${elsewherePairs.join(', ')})` },
+    ];
+  }
+
+  /** Unordered host pairs the partition cuts. */
+  #cutPairs(): [string, string][] {
+    const all = [...this.#context.twin.hosts.keys()];
+    switch (this.#plan.mode) {
+      case 'isolate': {
+        const target = this.#plan.target;
+        return all.filter((h) => h !== target).map((h): [string, string] => [target, h]);
+      }
+      case 'one-way': {
+        const from = this.#plan.from;
+        return this.#plan.to.map((to): [string, string] => [from, to]);
+      }
+      case 'split': {
+        const groups = this.#plan.groups;
+        return groups.flatMap((group, g) => groups.slice(g + 1).flatMap((other) => group.flatMap((a) => other.map((b): [string, string] => [a, b]))));
+      }
+    }
   }
 
   #probes(): { from: string; to: string; expectOpen: boolean }[] {

@@ -1,5 +1,6 @@
 import type { Threshold, MetricSelector } from '../../core/thresholds.ts';
 import type { DetectorSpec } from '../../detect/spec.ts';
+import type { BpfProbe } from '../../bpf/probes.ts';
 import type { BaselineSources } from '../../detect/baselines.ts';
 
 /** A validated scenario: every duration in ms, every rate per second, every reference checked. */
@@ -10,7 +11,7 @@ export interface Scenario {
   seed?: number;
   twin: { backend: 'netns'; services: ServiceSpec[] };
   load: LoadSpec[];
-  observe: { intervalMs: number; prometheus: string[] };
+  observe: { intervalMs: number; prometheus: string[]; bpf: BpfProbe[] };
   baseline: { warmupMs: number; detectors: DetectorSpec[]; series?: string[]; sources: BaselineSources };
   faults: FaultSpec[];
   recoveryMs: number;

@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { composeProgram, histQuantile, parseLine, BPF_PROBES } from './probes.ts';
+
+test('a program joins the probe files, fills the comm filters and prints every map each interval', () => {
+  const program = composeProgram(BPF_PROBES, { intervalMs: 500, comms: ['etcd', 'java'] });
+  assert.match(program, /tracepoint:tcp:tcp_retransmit_skb/);
+  assert.match(program, /tracepoint:raw_syscalls:sys_exit \/\(comm == "etcd" \|\| comm == "java"\) && args->ret < 0/);
+  assert.match(program, /tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new \/\(args->comm == "etcd" \|\| args->comm == "java"\)\//);
+  assert.doesNotMatch(program, /COMM_FILTER/);
+  assert.match(program, /interval:ms:500\n\{\n {2}print\(@tcp_retransmits\);\n {2}clear\(@tcp_retransmits\);/);
+  assert.match(program, /printf\("moat_tick\\n"\);\n\}/);
+  assert.throws(() => composeProgram(['tcp-state'], { intervalMs: 1000, comms: ['etcd" || 1'] }), /cannot be used in a bpftrace filter/);
+});
+
+test('bpftrace JSON lines and log2 histogram quantiles', () => {
+  assert.deepEqual(parseLine('{"type": "map", "data": {"@tcp_retransmits": {"10.77.1.10,10.77.1.11": 3}}}'), { type: 'map', data: { '@tcp_retransmits': { '10.77.1.10,10.77.1.11': 3 } } });
+  assert.equal(parseLine('Attaching 3 probes...'), undefined);
+  const buckets = [{ min: 0, max: 0, count: 10 }, { min: 1, max: 1, count: 80 }, { min: 2, max: 3, count: 9 }, { min: 4, max: 7, count: 1 }];
+  assert.equal(histQuantile(buckets, 0.5), 1);
+  assert.equal(histQuantile(buckets, 0.99), 3);
+  assert.equal(histQuantile(buckets, 1), 7);
+  assert.equal(histQuantile([], 0.99), undefined);
+});

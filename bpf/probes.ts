@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+
+/** The probes moat ships, each a bpftrace file in this folder. */
+export const BPF_PROBES = ['tcp-retransmit', 'tcp-state', 'runq-latency', 'syscall-errors', 'process-exits'] as const;
+export type BpfProbe = (typeof BPF_PROBES)[number];
+
+/** Probes on Go functions (uprobes) that a later version adds; named here so scenarios get a clear error. */
+export const PLANNED_PROBES = ['go-gc', 'go-sched'] as const;
+
+/** The maps each probe fills, printed and cleared every interval. */
+const MAPS: Record<BpfProbe, string[]> = {
+  'tcp-retransmit': ['@tcp_retransmits'],
+  'tcp-state': ['@tcp_resets_received', '@tcp_state_changes', '@tcp_closes'],
+  'runq-latency': ['@runq_latency_us'],
+  'syscall-errors': ['@syscall_errors'],
+  'process-exits': ['@process_exits', '@fatal_signals', '@oom_kills'],
+};
+
+/**
+ * One bpftrace program from the chosen probe files: the comm filters filled in with the twin's
+ * program names, and one interval block that prints and clears every map.
+ */
+export function composeProgram(probes: readonly BpfProbe[], options: { intervalMs: number; comms: readonly string[] }): string {
+  const names = options.comms.length > 0 ? options.comms : ['none'];
+  for (const name of names) {
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new Error(`program name ${JSON.stringify(name)} cannot be used in a bpftrace filter`);
+  }
+  const commFilter = `(${names.map((n) => `comm == "${n}"`).join(' || ')})`;
+  const argsCommFilter = `(${names.map((n) => `args->comm == "${n}"`).join(' || ')})`;
+  const bodies = probes.map((probe) => readFileSync(new URL(`./${probe}.bt`, import.meta.url), 'utf8')
+    .replaceAll('ARGS_COMM_FILTER', argsCommFilter)
+    .replaceAll('COMM_FILTER', commFilter));
+  const maps = probes.flatMap((p) => MAPS[p]);
+  const interval = `interval:ms:${Math.max(100, Math.round(options.intervalMs))}\n{\n${maps.map((m) => `  print(${m});\n  clear(${m});`).join('\n')}\n  printf("moat_tick\\n");\n}\n`;
+  return `${bodies.join('\n')}\n${interval}`;
+}
+
+/** One line of `bpftrace -f json` output. */
+export type BpfEvent =
+  | { type: 'attached_probes'; data: { probes: number } }
+  | { type: 'map'; data: Record<string, Record<string, number>> }
+  | { type: 'hist'; data: Record<string, Record<string, { min?: number; max?: number; count: number }[]> | { min?: number; max?: number; count: number }[]> }
+  | { type: 'printf'; data: string }
+  | { type: string; data: unknown };
+
+export function parseLine(line: string): BpfEvent | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as BpfEvent;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The q-quantile of a bpftrace log2 histogram, taking each bucket's upper bound. */
+export function histQuantile(buckets: readonly { min?: number; max?: number; count: number }[], q: number): number | undefined {
+  const total = buckets.reduce((sum, b) => sum + b.count, 0);
+  if (total === 0) return undefined;
+  let seen = 0;
+  for (const bucket of buckets) {
+    seen += bucket.count;
+    if (seen >= q * total) return bucket.max ?? bucket.min ?? 0;
+  }
+  return buckets[buckets.length - 1]?.max;
+}
+
+/** Errno names for the errors twin programs hit most; others keep their number. */
+export const ERRNO: Record<number, string> = {
+  1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 13: 'EACCES', 22: 'EINVAL', 24: 'EMFILE', 28: 'ENOSPC', 32: 'EPIPE',
+  101: 'ENETUNREACH', 103: 'ECONNABORTED', 104: 'ECONNRESET', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED', 113: 'EHOSTUNREACH', 115: 'EINPROGRESS',
+};
