@@ -118,6 +118,8 @@ export interface Journal {
   versions: Record<string, string>;
   /** the eBPF probes: whether they ran, and if not, why */
   bpf: { enabled: boolean; probes: string[]; attachedProbes?: number; reason?: string };
+  /** the run as an OpenTelemetry trace, written as OTLP JSON; `exported` when also sent over OTLP */
+  trace: { file: string; spans: number; exported: boolean };
   plan: string[];
   activities: Activity[];
   faults: FaultRecord[];

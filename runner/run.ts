@@ -21,6 +21,8 @@ import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts
 import { resolveTarget } from './targets.ts';
 import { ActuationLead } from './lead.ts';
 import { BpfObserver, bpfAvailability } from '../bpf/index.ts';
+import { RunTrace } from '../observe/run-trace.ts';
+import type { Span } from '@opentelemetry/api';
 import { fanOut, type RunObserver } from './observers.ts';
 import { evaluateGates, firstLeaderChange, recoveryAfter, summarizeLoad } from './analyze.ts';
 import { collectVersions, MOAT_VERSION } from './versions.ts';
@@ -98,16 +100,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     moatVersion: MOAT_VERSION, runId, scenarioFile: options.scenarioFile, scenario, scenarioName: scenario.name,
     ...(scenario.description ? { description: scenario.description.trim() } : {}),
     seed, status: 'completed', startedAt: startedAt.toISOString(), endedAt: '', clockZero: null, durationMs: 0, runDir,
-    versions: {}, bpf: { enabled: false, probes: scenario.observe.bpf }, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
+    versions: {}, bpf: { enabled: false, probes: scenario.observe.bpf }, trace: { file: 'otel-trace.json', spans: 0, exported: false }, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
     series: { file: 'series.jsonl', count: 0, watched: [] }, warmupEndsAt: scenario.faults.reduce((min, f) => Math.min(min, f.atMs), Infinity), runEndsAt: null,
     detectors: scenario.baseline.detectors.map((d) => d.name), detectorErrors: [], baselineSources: [], graceMs: options.graceMs ?? 5000,
     alarms: [], detections: [], seriesDetections: [], falseAlarms: [], detectorScores: [], load: [], gates: [],
     verdict: { passed: false, reasons: [] }, cleanup: { ok: true, leftovers: [] },
   };
+  const runTrace = new RunTrace({ 'moat.scenario': scenario.name, 'moat.seed': seed, 'moat.run_id': runId, 'moat.version': MOAT_VERSION });
+  journal.trace.exported = runTrace.exporting;
+  const faultSpans = new Map<string, Span>();
   const activity = async <T>(name: string, work: () => Promise<T>, output?: (value: T) => unknown): Promise<T> => {
     const start = new Date();
     const record: Activity = { name, start: start.toISOString(), end: '', durationMs: 0, status: 'succeeded' };
     journal.activities.push(record);
+    // inject, verify and heal nest under their fault's span; everything else under the run
+    const faultId = /^(?:inject|verify|heal) (\S+)/.exec(name)?.[1];
+    const span = runTrace.start(name, { 'moat.activity': name }, (faultId && faultSpans.get(faultId)) || runTrace.root);
     try {
       const value = await work();
       if (output) record.output = output(value);
@@ -115,11 +123,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     } catch (error) {
       record.status = 'failed';
       record.error = errorMessage(error);
+      RunTrace.fail(span, error);
       throw error;
     } finally {
       const end = new Date();
       record.end = end.toISOString();
       record.durationMs = end.getTime() - start.getTime();
+      span.end();
     }
   };
 
@@ -127,6 +137,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const stale = staleLedgers(options.stateDir);
   if (stale.length > 0) {
     if (!options.cleanupStale) {
+      await runTrace.finish(join(runDir, journal.trace.file), 'aborted').catch(() => 0);
       throw new StaleLedgerError(`a crashed run left resources behind (${stale.map((l) => `run ${l.runId}: ${l.outstanding.length} resources`).join('; ')}); run \`moat cleanup\` or pass --cleanup-stale`);
     }
     await activity('cleanup-stale', async () => Promise.all(stale.map((l) => cleanupLedger(l))), (steps) => steps.flat());
@@ -250,6 +261,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         runId, twin: startedTwin, ledger, random, now, faultIndex, intervalMs: scenario.observe.intervalMs, ...(bpf ? { bpf } : {}),
         resolve: (target, what, exclude) => resolveTarget(startedTwin, target, random, what, exclude),
       };
+      const faultSpan = runTrace.start(`fault ${spec.id}`, { 'moat.fault.id': spec.id, 'moat.fault.type': spec.type, 'moat.fault.scheduled_at_ms': spec.atMs, 'moat.fault.duration_ms': spec.durationMs });
+      faultSpans.set(spec.id, faultSpan);
       let injected: ActiveFault;
       const injectStart = now();
       try {
@@ -285,9 +298,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       lead.heal.observe(healedAt - healStart);
       fault.healedAt = Math.round(healedAt);
       fault.actuation = { injectMs: Math.round(appliedAt - injectStart), injectLeadMs: Math.round(injectLeadMs), healMs: Math.round(healedAt - healStart), healLeadMs: Math.round(healLeadMs) };
+      faultSpan.setAttributes({ 'moat.fault.target': injected.target, 'moat.fault.applied_at_ms': fault.appliedAt, 'moat.fault.healed_at_ms': fault.healedAt });
       active.delete(spec.id);
       record('fault-healed', `${spec.id} on ${injected.target}`);
       await verification;
+      faultSpan.setAttribute('moat.fault.verified', fault.verified.ok);
+      faultSpan.end();
     });
     const settled = await Promise.allSettled(faultTasks);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -310,6 +326,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         await activity(`heal ${id} (teardown)`, () => fault.heal());
         const record = journal.faults.find((f) => f.id === id);
         if (record && record.healedAt === null) record.healedAt = Math.round(now());
+        faultSpans.get(id)?.setAttribute('moat.fault.healed_at_ms', record?.healedAt ?? -1);
+        faultSpans.get(id)?.end();
       } catch (error) {
         journal.cleanup.ok = false;
         journal.cleanup.leftovers.push(`fault ${id}: ${errorMessage(error)}`);
@@ -348,6 +366,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const endedAt = new Date();
   journal.endedAt = endedAt.toISOString();
   journal.durationMs = endedAt.getTime() - startedAt.getTime();
+  for (const detection of journal.detections) {
+    const span = runTrace.start(`detect ${detection.faultId} ${detection.detector}`, {
+      'moat.fault.id': detection.faultId, 'moat.detector': detection.detector, 'moat.detected': detection.ttdMs !== null,
+      ...(detection.ttdMs === null ? {} : { 'moat.ttd_ms': detection.ttdMs, 'moat.series': detection.series ?? '' }),
+    });
+    span.end();
+  }
+  journal.trace.spans = await runTrace.finish(join(runDir, journal.trace.file), journal.status).catch(() => 0);
   store.writeJsonLines(join(runDir, journal.series.file));
   writeFileSync(join(runDir, 'journal.json'), JSON.stringify(journal, null, 2) + '\n');
   notify.end(journal.status);
