@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { context, trace, SpanStatusCode } from '@opentelemetry/api';
+import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { SeriesStore } from './series-store.ts';
+import { OtlpReceiver } from './otlp-receiver.ts';
+import { RunTrace } from './run-trace.ts';
+
+const epochMs = Date.now();
+
+async function receiver(store = new SeriesStore()): Promise<OtlpReceiver> {
+  return OtlpReceiver.start({ host: '127.0.0.1', store, epochMs: () => epochMs });
+}
+
+/** The real Node SDK sends a parent span and a failing child through the given exporter. */
+async function sendSpans(exporter: JsonTraceExporter | ProtoTraceExporter, service: string): Promise<void> {
+  const provider = new TracerProvider({ resource: resourceFromAttributes({ 'service.name': service }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const tracer = provider.getTracer('test');
+  const parent = tracer.startSpan('POST /transfer', { attributes: { 'http.route': '/transfer', 'http.status_code': 500, retry: true } });
+  const child = tracer.startSpan('redis GET', {}, trace.setSpan(context.active(), parent));
+  child.setStatus({ code: SpanStatusCode.ERROR, message: 'timeout' });
+  child.end();
+  parent.end();
+  await provider.forceFlush();
+  await provider.shutdown();
+}
+
+for (const [format, Exporter] of [['JSON', JsonTraceExporter], ['protobuf', ProtoTraceExporter]] as const) {
+  test(`spans from the OpenTelemetry Node SDK over OTLP/HTTP ${format} keep names, parents, attributes and errors`, async () => {
+    const otlp = await receiver();
+    try {
+      await sendSpans(new Exporter({ url: `${otlp.url}/v1/traces` }), `ledger-${format}`);
+      assert.equal(otlp.spans.length, 2);
+      const parent = otlp.spans.find((s) => s.name === 'POST /transfer')!;
+      const child = otlp.spans.find((s) => s.name === 'redis GET')!;
+      assert.equal(parent.service, `ledger-${format}`);
+      assert.deepEqual(parent.attributes, { 'http.route': '/transfer', 'http.status_code': 500, retry: true });
+      assert.equal(child.parentSpanId, parent.spanId);
+      assert.equal(child.traceId, parent.traceId);
+      assert.match(parent.traceId, /^[0-9a-f]{32}$/);
+      assert.deepEqual([parent.error, child.error], [false, true]);
+      assert.ok(Math.abs(parent.startMs) < 60_000 && parent.endMs >= parent.startMs, `times on the run clock: ${parent.startMs}..${parent.endMs}`);
+    } finally {
+      await otlp.close();
+    }
+  });
+}
+
+for (const [format, Exporter] of [['JSON', JsonMetricExporter], ['protobuf', ProtoMetricExporter]] as const) {
+  test(`metrics from the OpenTelemetry Node SDK over OTLP/HTTP ${format} become series`, async () => {
+    const store = new SeriesStore();
+    const otlp = await receiver(store);
+    try {
+      const reader = new PeriodicExportingMetricReader({ exporter: new Exporter({ url: `${otlp.url}/v1/metrics` }), exportIntervalMillis: 3_600_000 });
+      const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'ledger' }), readers: [reader] });
+      const meter = provider.getMeter('test');
+      meter.createCounter('http.requests').add(7, { route: '/transfer' });
+      const latency = meter.createHistogram('http.latency', { unit: 'ms' });
+      for (let i = 1; i <= 100; i++) latency.record(i < 100 ? 3 : 900, { route: '/transfer' });
+      meter.createGauge('breaker.state').record(1, { dependency: 'redis' });
+      await provider.forceFlush();
+      await provider.shutdown();
+      const series = Object.fromEntries(store.snapshot().map((s) => [s.name, s]));
+      assert.deepEqual(series['otel_http_requests']!.labels, { service: 'ledger', route: '/transfer' });
+      assert.equal(series['otel_http_requests']!.v[0], 7);
+      assert.equal(series['otel_breaker_state']!.v[0], 1);
+      const p99 = series['otel_http_latency:p99']!.v[0]!;
+      assert.ok(p99 > 2 && p99 <= 10, `p99 ${p99} lies in the bucket that holds 99 of 100 points`);
+      assert.ok(otlp.metricPoints >= 3);
+    } finally {
+      await otlp.close();
+    }
+  });
+}
+
+test('a request the receiver cannot read is refused with 400, and other paths with 404', async () => {
+  const otlp = await receiver();
+  try {
+    const bad = await fetch(`${otlp.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array([0x0a, 0xff, 0xff]) });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /^cannot read this OTLP request: truncated/);
+    assert.equal((await fetch(`${otlp.url}/v1/logs`, { method: 'POST', body: '{}' })).status, 404);
+  } finally {
+    await otlp.close();
+  }
+});
+
+test("moat's run trace goes over OTLP when an endpoint is set, and is always written as OTLP JSON", async () => {
+  const otlp = await receiver();
+  try {
+    const runTrace = new RunTrace({ 'moat.scenario': 'x', 'moat.seed': 1 }, { endpoint: otlp.url });
+    const fault = runTrace.start('fault cut', { 'moat.fault.id': 'cut' });
+    runTrace.start('inject cut', {}, fault).end();
+    fault.end();
+    const file = join(mkdtempSync(join(tmpdir(), 'moat-trace-')), 'otel-trace.json');
+    assert.equal(await runTrace.finish(file, 'completed'), 3);
+    assert.deepEqual(otlp.spans.map((s) => s.name).sort(), ['fault cut', 'inject cut', 'moat run x']);
+    assert.equal(otlp.spans.find((s) => s.name === 'inject cut')!.parentSpanId, otlp.spans.find((s) => s.name === 'fault cut')!.spanId);
+    const written = JSON.parse(readFileSync(file, 'utf8')) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
+    assert.equal(written.resourceSpans[0]!.scopeSpans[0]!.spans.length, 3);
+  } finally {
+    await otlp.close();
+  }
+});
