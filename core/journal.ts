@@ -120,6 +120,8 @@ export interface Journal {
   bpf: { enabled: boolean; probes: string[]; attachedProbes?: number; reason?: string };
   /** the run as an OpenTelemetry trace, written as OTLP JSON; `exported` when also sent over OTLP */
   trace: { file: string; spans: number; exported: boolean };
+  /** the run's OTLP/HTTP receiver, on the twin's gateway: what twin services sent it */
+  otlp: { url: string | null; spans: number; errorSpans: number; droppedSpans: number; metricPoints: number };
   plan: string[];
   activities: Activity[];
   faults: FaultRecord[];

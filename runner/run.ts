@@ -22,6 +22,7 @@ import { resolveTarget } from './targets.ts';
 import { ActuationLead } from './lead.ts';
 import { BpfObserver, bpfAvailability } from '../bpf/index.ts';
 import { RunTrace } from '../observe/run-trace.ts';
+import { OtlpReceiver } from '../observe/otlp-receiver.ts';
 import type { Span } from '@opentelemetry/api';
 import { fanOut, type RunObserver } from './observers.ts';
 import { evaluateGates, firstLeaderChange, recoveryAfter, summarizeLoad } from './analyze.ts';
@@ -100,7 +101,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     moatVersion: MOAT_VERSION, runId, scenarioFile: options.scenarioFile, scenario, scenarioName: scenario.name,
     ...(scenario.description ? { description: scenario.description.trim() } : {}),
     seed, status: 'completed', startedAt: startedAt.toISOString(), endedAt: '', clockZero: null, durationMs: 0, runDir,
-    versions: {}, bpf: { enabled: false, probes: scenario.observe.bpf }, trace: { file: 'otel-trace.json', spans: 0, exported: false }, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
+    versions: {}, bpf: { enabled: false, probes: scenario.observe.bpf }, trace: { file: 'otel-trace.json', spans: 0, exported: false }, otlp: { url: null, spans: 0, errorSpans: 0, droppedSpans: 0, metricPoints: 0 }, plan: describePlan(scenario), activities: [], faults: [], timeline: [], randomChoices: random.choices,
     series: { file: 'series.jsonl', count: 0, watched: [] }, warmupEndsAt: scenario.faults.reduce((min, f) => Math.min(min, f.atMs), Infinity), runEndsAt: null,
     detectors: scenario.baseline.detectors.map((d) => d.name), detectorErrors: [], baselineSources: [], graceMs: options.graceMs ?? 5000,
     alarms: [], detections: [], seriesDetections: [], falseAlarms: [], detectorScores: [], load: [], gates: [],
@@ -174,6 +175,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   let twin: StartedTwin | undefined;
   let scraper: Scraper | undefined;
   let bpf: BpfObserver | undefined;
+  let otlp: OtlpReceiver | undefined;
   let stopLeaderPoll: (() => Promise<void>) | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
   const leaderAgreedAt: { t: number; agreed: boolean }[] = [];
@@ -221,6 +223,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         }
       }
     }
+
+    // twin services send their telemetry here (OTEL_EXPORTER_OTLP_ENDPOINT in the twin)
+    otlp = await activity('otlp-receiver', () => OtlpReceiver.start({ host: startedTwin.network.gateway, store, epochMs: () => (journal.clockZero ? Date.parse(journal.clockZero) : Date.now()) }), (r) => ({ url: r.url }));
+    journal.otlp.url = otlp.url;
 
     // t = 0: the twin is ready; observation and load begin.
     clockZeroMs = performance.now();
@@ -344,6 +350,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     await scraper?.stop();
     await stopLeaderPoll?.();
     await bpf?.stop().catch((error) => journal.cleanup.leftovers.push(`bpftrace: ${errorMessage(error)}`));
+    if (otlp) {
+      otlp.spanSeries();
+      journal.otlp = { url: otlp.url, spans: otlp.spans.length, errorSpans: otlp.spans.filter((s) => s.error).length, droppedSpans: otlp.droppedSpans, metricPoints: otlp.metricPoints };
+      await otlp.close();
+    }
     if (twin) {
       const started = twin;
       await activity('twin-down', () => started.down()).catch((error) => journal.cleanup.leftovers.push(`twin: ${errorMessage(error)}`));
