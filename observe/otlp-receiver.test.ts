@@ -111,3 +111,33 @@ test("moat's run trace goes over OTLP when an endpoint is set, and is always wri
     await otlp.close();
   }
 });
+
+test('traces and metrics from the OpenTelemetry Go SDK (a program built here) arrive over OTLP/HTTP protobuf', { timeout: 300_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const source = new URL('./testdata/otel-go/', import.meta.url).pathname;
+  const binary = join(mkdtempSync(join(tmpdir(), 'moat-otel-go-')), 'otel-go');
+  execFileSync('go', ['build', '-o', binary, '.'], { cwd: source, stdio: 'pipe', timeout: 280_000 });
+  const store = new SeriesStore();
+  const otlp = await receiver(store);
+  try {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(binary, [], { env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, stderr);
+    const parent = otlp.spans.find((s) => s.name === 'POST /transfer');
+    const child2 = otlp.spans.find((s) => s.name === 'redis GET');
+    assert.ok(parent && child2, JSON.stringify(otlp.spans));
+    assert.equal(parent.service, 'ledger-go');
+    assert.equal(parent.attributes['http.route'], '/transfer');
+    assert.equal(child2.parentSpanId, parent.spanId);
+    assert.equal(child2.error, true);
+    const series = Object.fromEntries(store.snapshot().map((s) => [s.name, s]));
+    assert.equal(series['otel_http_requests']!.v[0], 5);
+    assert.deepEqual(series['otel_breaker_state']!.labels, { service: 'ledger-go', dependency: 'redis' });
+    assert.equal(series['otel_breaker_state']!.v[0], 2);
+  } finally {
+    await otlp.close();
+  }
+});
