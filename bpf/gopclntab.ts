@@ -43,6 +43,20 @@ function cString(buffer: Buffer, at: number): string {
   return buffer.toString('latin1', at, end < 0 ? buffer.length : end);
 }
 
+/** Whether the binary still has its ELF symbol table (not stripped). */
+export function hasSymbols(file: string): boolean {
+  return sections(readFileSync(file)).some((s) => s.name === '.symtab');
+}
+
+/**
+ * The address bpftrace 0.17 wants in `uprobe:BINARY:ADDRESS`: the virtual address when the binary
+ * has symbols to check it against, the file offset when it is stripped (then with --unsafe,
+ * which is sound here: pclntab entries are function entries, so instruction boundaries).
+ */
+export function uprobeAddress(fn: GoFunction, stripped: boolean): string {
+  return `0x${(stripped ? fn.fileOffset : fn.address).toString(16)}`;
+}
+
 /** Every function in the binary's pclntab, or only those named. */
 export function goFunctions(file: string, only?: ReadonlySet<string>): GoFunction[] {
   const elf = readFileSync(file);

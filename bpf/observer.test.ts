@@ -14,7 +14,7 @@ import { partitionInjector } from '../injectors/partition/index.ts';
 import { isVerifiable, type InjectionContext } from '../injectors/index.ts';
 import { BpfObserver } from './index.ts';
 
-test('eBPF probes see a real partition between exactly the cut hosts, and a SIGKILL of a member', { timeout: 120_000 }, async () => {
+test('eBPF probes see a real partition between exactly the cut hosts, a SIGKILL of a member, and the Go runtime', { timeout: 120_000 }, async () => {
   const runId = randomBytes(3).toString('hex');
   const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
   const ledger = Ledger.open(runId, { stateDir });
@@ -27,12 +27,12 @@ test('eBPF probes see a real partition between exactly the cut hosts, and a SIGK
   const ipToHost = new Map([...twin.hosts.values()].map((h) => [h.ip, h.name]));
   const pidToHost = new Map(twin.network.processes.map((p) => [p.pid, p.host]));
   const bpf = await BpfObserver.start({
-    probes: ['tcp-retransmit', 'tcp-state', 'process-exits'], intervalMs: 500, comms: ['etcd'], ledger, dir: join(dir, 'bpf'), now, store,
+    probes: ['tcp-retransmit', 'tcp-state', 'process-exits', 'go-gc', 'go-sched'], goBinaries: ['/usr/bin/etcd'], intervalMs: 500, comms: ['etcd'], ledger, dir: join(dir, 'bpf'), now, store,
     hostOfIp: (ip) => ipToHost.get(ip), hostOfPid: (pid) => pidToHost.get(pid), onEvent: (e) => events.push(e),
   });
   try {
-    // 1 + 2 + 3 tracepoints and the interval timer
-    assert.equal(await bpf.attached, 7);
+    // 1 + 2 + 3 tracepoints, 3 + 1 uprobes on the stripped etcd binary, and the interval timer
+    assert.equal(await bpf.attached, 11);
     assert.ok(ledger.outstanding().some((r) => r.kind === 'process' && r.name === 'bpftrace' && r.pid !== undefined), 'bpftrace is in the ledger');
     const random = new SeededRandom(1);
     const context: InjectionContext = {
@@ -55,6 +55,11 @@ test('eBPF probes see a real partition between exactly the cut hosts, and a SIGK
     while (!events.some((e) => e.includes('etcd-3')) && Date.now() < deadline) await sleep(100);
     assert.ok(events.includes(`kernel: SIGKILL sent to etcd-3 (pid ${victim.pid})`), events.join('; '));
     assert.ok(store.snapshot().some((s) => s.name === 'bpf_tcp_retransmits_per_sec' && s.labels.src === 'etcd-1'));
+    // the Go runtime of every member, seen through uprobes at addresses read from .gopclntab
+    for (const name of ['bpf_go_mallocs_per_sec', 'bpf_go_goroutines_created_per_sec']) {
+      const hosts = store.snapshot().filter((s) => s.name === name && Math.max(...s.v) > 0).map((s) => s.labels.host).sort();
+      assert.deepEqual(hosts, ['etcd-1', 'etcd-2', 'etcd-3'], name);
+    }
   } finally {
     await bpf.stop();
   }

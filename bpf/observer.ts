@@ -5,7 +5,8 @@ import { createInterface } from 'node:readline';
 import { which } from '../core/exec.ts';
 import { processStartTime, type Ledger } from '../runner/ledger.ts';
 import type { SeriesStore } from '../observe/series-store.ts';
-import { composeProgram, parseLine, histQuantile, ERRNO, type BpfProbe } from './probes.ts';
+import { composeProgram, parseLine, histQuantile, ERRNO, GO_FUNCTIONS, type BpfProbe } from './probes.ts';
+import { goFunctions, hasSymbols, uprobeAddress } from './gopclntab.ts';
 
 /** Whether eBPF probes can run here, and if not, why. */
 export async function bpfAvailability(): Promise<{ ok: true; bpftrace: string } | { ok: false; reason: string }> {
@@ -33,6 +34,8 @@ export interface BpfEvidenceSource {
 
 interface Options {
   probes: readonly BpfProbe[];
+  /** Go binaries of the twin, for the go-gc and go-sched probes */
+  goBinaries?: readonly string[];
   intervalMs: number;
   /** program names of the twin's processes, for the comm filters */
   comms: readonly string[];
@@ -71,10 +74,18 @@ export class BpfObserver implements BpfEvidenceSource {
     this.#options = options;
     mkdirSync(options.dir, { recursive: true });
     const programFile = join(options.dir, 'program.bt');
-    writeFileSync(programFile, composeProgram(options.probes, { intervalMs: options.intervalMs, comms: options.comms }));
+    const goProbes = options.probes.some((p) => p === 'go-gc' || p === 'go-sched');
+    const goBinaries = goProbes ? (options.goBinaries ?? []).map((path) => {
+      const stripped = !hasSymbols(path);
+      const addresses: Record<string, string> = {};
+      for (const fn of goFunctions(path, GO_FUNCTIONS)) addresses[fn.name] = uprobeAddress(fn, stripped);
+      return { path, addresses };
+    }) : [];
+    writeFileSync(programFile, composeProgram(options.probes, { intervalMs: options.intervalMs, comms: options.comms, goBinaries }));
     this.#raw = createWriteStream(join(options.dir, 'output.jsonl'));
     this.#ledgerKey = options.ledger.add({ kind: 'process', name: 'bpftrace' });
-    this.#child = spawn(bpftrace, ['-f', 'json', programFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // --unsafe: uprobes on stripped Go binaries go by file offset, which bpftrace cannot check
+    this.#child = spawn(bpftrace, ['-f', 'json', ...(goProbes ? ['--unsafe'] : []), programFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = this.#child.pid;
     if (pid !== undefined) options.ledger.update(this.#ledgerKey, { kind: 'process', name: 'bpftrace', pid, startTime: processStartTime(pid) ?? '' });
     this.#child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -188,6 +199,17 @@ export class BpfObserver implements BpfEvidenceSource {
         const p99 = histQuantile(buckets.filter(Boolean), 0.99);
         if (p99 !== undefined) store.append('bpf_runq_latency_p99_us', { host }, t, p99);
       }
+    }
+    for (const [name, series] of [['@go_gc_cycles', 'bpf_go_gc_cycles_per_sec'], ['@go_mallocs', 'bpf_go_mallocs_per_sec'], ['@go_goroutines_created', 'bpf_go_goroutines_created_per_sec']] as const) {
+      for (const [pid, count] of Object.entries((this.#pending.get(name) ?? {}) as Record<string, number>)) {
+        const host = hostOfPid(Number(pid));
+        if (host) store.append(series, { host }, t, count * perSec);
+      }
+    }
+    for (const [pid, buckets] of Object.entries((this.#pending.get('@go_gc_mark_us') ?? {}) as Record<string, { min?: number; max?: number; count: number }[]>)) {
+      const host = hostOfPid(Number(pid));
+      const p99 = histQuantile(buckets, 0.99);
+      if (host && p99 !== undefined) store.append('bpf_go_gc_mark_p99_us', { host }, t, p99);
     }
     const errors = this.#pending.get('@syscall_errors') as Record<string, number> | undefined;
     if (errors) {

@@ -13,6 +13,16 @@ test('a program joins the probe files, fills the comm filters and prints every m
   assert.throws(() => composeProgram(['tcp-state'], { intervalMs: 1000, comms: ['etcd" || 1'] }), /cannot be used in a bpftrace filter/);
 });
 
+test('Go probes are placed once per Go binary at the addresses given', () => {
+  const addresses = { 'runtime.gcStart': '0x1e6c0', 'runtime.gcMarkDone': '0x1efa0', 'runtime.mallocgc': '0xf6e0', 'runtime.newproc1': '0x473e0' };
+  const program = composeProgram(['go-gc', 'go-sched'], { intervalMs: 1000, comms: ['etcd'], goBinaries: [{ path: '/usr/bin/etcd', addresses }, { path: '/opt/app', addresses: { 'runtime.newproc1': '0x10' } }] });
+  assert.match(program, /uprobe:\/usr\/bin\/etcd:0x1e6c0\n/);
+  assert.match(program, /uprobe:\/usr\/bin\/etcd:0x1efa0 \/@go_gc_begin\[pid\]\//);
+  assert.match(program, /uprobe:\/opt\/app:0x10\n/);
+  assert.doesNotMatch(program, /uprobe:\/opt\/app:0x1e6c0/, 'a binary without all of go-gc\'s functions gets no go-gc probe');
+  assert.doesNotMatch(program, /uretprobe/, 'entry probes only: return probes crash Go programs');
+});
+
 test('bpftrace JSON lines and log2 histogram quantiles', () => {
   assert.deepEqual(parseLine('{"type": "map", "data": {"@tcp_retransmits": {"10.77.1.10,10.77.1.11": 3}}}'), { type: 'map', data: { '@tcp_retransmits': { '10.77.1.10,10.77.1.11': 3 } } });
   assert.equal(parseLine('Attaching 3 probes...'), undefined);

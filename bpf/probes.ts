@@ -1,11 +1,23 @@
 import { readFileSync } from 'node:fs';
 
 /** The probes moat ships, each a bpftrace file in this folder. */
-export const BPF_PROBES = ['tcp-retransmit', 'tcp-state', 'runq-latency', 'syscall-errors', 'process-exits'] as const;
+export const BPF_PROBES = ['tcp-retransmit', 'tcp-state', 'runq-latency', 'syscall-errors', 'process-exits', 'go-gc', 'go-sched'] as const;
 export type BpfProbe = (typeof BPF_PROBES)[number];
 
-/** Probes on Go functions (uprobes) that a later version adds; named here so scenarios get a clear error. */
-export const PLANNED_PROBES = ['go-gc', 'go-sched'] as const;
+/** Probes placed per Go binary, with function addresses filled in. */
+const GO_PROBES: Partial<Record<BpfProbe, Record<string, string>>> = {
+  'go-gc': { GC_START: 'runtime.gcStart', GC_MARK_DONE: 'runtime.gcMarkDone', MALLOCGC: 'runtime.mallocgc' },
+  'go-sched': { NEWPROC1: 'runtime.newproc1' },
+};
+
+/** The Go runtime functions the Go probes need. */
+export const GO_FUNCTIONS = new Set(Object.values(GO_PROBES).flatMap((m) => Object.values(m)));
+
+/** A Go binary of the twin, with the probe address of each runtime function moat probes. */
+export interface GoBinary {
+  path: string;
+  addresses: Record<string, string>;
+}
 
 /** The maps each probe fills, printed and cleared every interval. */
 const MAPS: Record<BpfProbe, string[]> = {
@@ -14,22 +26,32 @@ const MAPS: Record<BpfProbe, string[]> = {
   'runq-latency': ['@runq_latency_us'],
   'syscall-errors': ['@syscall_errors'],
   'process-exits': ['@process_exits', '@fatal_signals', '@oom_kills'],
+  'go-gc': ['@go_gc_cycles', '@go_gc_mark_us', '@go_mallocs'],
+  'go-sched': ['@go_goroutines_created'],
 };
 
 /**
  * One bpftrace program from the chosen probe files: the comm filters filled in with the twin's
  * program names, and one interval block that prints and clears every map.
  */
-export function composeProgram(probes: readonly BpfProbe[], options: { intervalMs: number; comms: readonly string[] }): string {
+export function composeProgram(probes: readonly BpfProbe[], options: { intervalMs: number; comms: readonly string[]; goBinaries?: readonly GoBinary[] }): string {
   const names = options.comms.length > 0 ? options.comms : ['none'];
   for (const name of names) {
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new Error(`program name ${JSON.stringify(name)} cannot be used in a bpftrace filter`);
   }
   const commFilter = `(${names.map((n) => `comm == "${n}"`).join(' || ')})`;
   const argsCommFilter = `(${names.map((n) => `args->comm == "${n}"`).join(' || ')})`;
-  const bodies = probes.map((probe) => readFileSync(new URL(`./${probe}.bt`, import.meta.url), 'utf8')
-    .replaceAll('ARGS_COMM_FILTER', argsCommFilter)
-    .replaceAll('COMM_FILTER', commFilter));
+  const bodies = probes.flatMap((probe) => {
+    const text = readFileSync(new URL(`./${probe}.bt`, import.meta.url), 'utf8');
+    const functions = GO_PROBES[probe];
+    if (!functions) return [text.replaceAll('ARGS_COMM_FILTER', argsCommFilter).replaceAll('COMM_FILTER', commFilter)];
+    // one copy per Go binary; a binary missing a function gets no copy of that probe
+    return (options.goBinaries ?? []).filter((b) => Object.values(functions).every((f) => b.addresses[f])).map((binary) => {
+      let body = text.replaceAll('GO_BINARY', binary.path);
+      for (const [placeholder, fn] of Object.entries(functions)) body = body.replaceAll(`:${placeholder}`, `:${binary.addresses[fn]}`);
+      return body;
+    });
+  });
   const maps = probes.flatMap((p) => MAPS[p]);
   const interval = `interval:ms:${Math.max(100, Math.round(options.intervalMs))}\n{\n${maps.map((m) => `  print(${m});\n  clear(${m});`).join('\n')}\n  printf("moat_tick\\n");\n}\n`;
   return `${bodies.join('\n')}\n${interval}`;

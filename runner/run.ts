@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, realpathSync } from 'node:fs';
+import { which } from '../core/exec.ts';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
@@ -210,9 +211,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       } else {
         const hostOfIp = new Map<string, string>([[startedTwin.network.gateway, 'moat'], ...[...startedTwin.hosts.values()].map((h): [string, string] => [h.ip, h.name])]);
         const hostOfPid = new Map(startedTwin.network.processes.map((p) => [p.pid, p.host]));
+        const goBinaries = await goBinariesOf(scenario);
         try {
           bpf = await activity('bpf-attach', () => BpfObserver.start({
             probes: scenario.observe.bpf, intervalMs: scenario.observe.intervalMs, comms: [...new Set(scenario.twin.services.map((s) => s.kind))],
+            goBinaries,
             ledger, dir: join(runDir, 'bpf'), now, store, hostOfIp: (ip) => hostOfIp.get(ip), hostOfPid: (pid) => hostOfPid.get(pid),
             onEvent: (detail) => record('process-exit', detail),
           }));
@@ -396,6 +399,16 @@ function replayedShape(spec: Scenario['load'][number]): (tMs: number) => number 
   const imported = parseSeriesFile(readFileSync(shape.file, 'utf8'), shape.file).series;
   const series = shape.series === undefined ? imported[0]! : imported.find((s) => matchesSeries(s, shape.series!))!;
   return shapeRate(series, spec.ratePerSec, shape.speedup);
+}
+
+/** The Go programs of the twin (etcd is one), as real paths for uprobes. */
+async function goBinariesOf(scenario: Scenario): Promise<string[]> {
+  const paths: string[] = [];
+  for (const kind of new Set(scenario.twin.services.map((s) => s.kind))) {
+    const path = await which(kind);
+    if (path) paths.push(realpathSync(path));
+  }
+  return paths;
 }
 
 function emptyLoadResult(name: string): LoadResult {

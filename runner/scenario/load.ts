@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseSeriesFile } from '../../detect/import.ts';
 import { matchesSeries } from '../../detect/static.ts';
-import { BPF_PROBES, PLANNED_PROBES, type BpfProbe } from '../../bpf/probes.ts';
+import { BPF_PROBES, type BpfProbe } from '../../bpf/probes.ts';
 import type { BaselineSources } from '../../detect/baselines.ts';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node as YamlNode, type Document } from 'yaml';
 import type { core as zcore } from 'zod';
@@ -215,7 +215,6 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
   const bpf: BpfProbe[] = [];
   (document.observe.bpf ?? ['tcp-retransmit', 'tcp-state', 'process-exits']).forEach((name, i) => {
     if ((BPF_PROBES as readonly string[]).includes(name)) bpf.push(name as BpfProbe);
-    else if ((PLANNED_PROBES as readonly string[]).includes(name)) report(['observe', 'bpf', i], `${name} is not available yet: it needs uprobes on Go functions (planned); available: ${BPF_PROBES.join(', ')}`);
     else report(['observe', 'bpf', i], `expected one of ${BPF_PROBES.join(', ')}, saw ${JSON.stringify(name)}`);
   });
   const warmupMs = duration(document.baseline.warmup, ['baseline', 'warmup']);
