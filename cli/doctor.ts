@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { goFunctions } from '../bpf/gopclntab.ts';
 import { run, which } from '../core/exec.ts';
 
 interface Check {
@@ -41,6 +42,25 @@ export async function doctor(): Promise<number> {
   }
   const tracefs = existsSync('/sys/kernel/tracing/events') || existsSync('/sys/kernel/debug/tracing/events');
   add('tracefs', tracefs, tracefs ? 'mounted' : 'not mounted (mount -t tracefs nodev /sys/kernel/tracing); needed by eBPF probes', false);
+  if (process.getuid?.() === 0 && tracefs && (await which('bpftrace'))) {
+    // which kinds of probe this kernel and bpftrace accept: each one attached for an instant
+    const etcd = await which('etcd');
+    const kinds: [string, string, string][] = [
+      ['tracepoints', 'tracepoint:sched:sched_switch { exit(); }', 'tcp-retransmit, tcp-state, runq-latency, syscall-errors, process-exits'],
+      ['uprobes', etcd ? `uprobe:${realpathSync(etcd)}:0x${(goFunctions(realpathSync(etcd), new Set(['runtime.mallocgc']))[0]?.fileOffset ?? 0).toString(16)} { exit(); }` : '', 'go-gc, go-sched'],
+      ['kprobes', 'kprobe:do_nanosleep { exit(); }', 'nothing in moat needs them'],
+      ['fentry', 'fentry:do_nanosleep { exit(); }', 'nothing in moat needs them'],
+    ];
+    for (const [kind, program, usedBy] of kinds) {
+      if (!program) {
+        add(`bpf ${kind}`, false, 'no Go binary to try them on', false);
+        continue;
+      }
+      const result = await run('timeout', ['15', 'bpftrace', '--unsafe', '-e', `${program} interval:ms:200 { exit(); }`], { allowFailure: true });
+      const ok = result.code === 0;
+      add(`bpf ${kind}`, ok, ok ? `work (${usedBy})` : `not available: ${(result.stderr.split('\n').find((l) => l.startsWith('ERROR') && !l.includes('RLIMIT')) ?? 'bpftrace failed').slice(0, 140)}`, false);
+    }
+  }
   const bridgeNf = readIfExists('/proc/sys/net/bridge/bridge-nf-call-iptables');
   add('bridge netfilter', true, bridgeNf === '1' ? 'br_netfilter is on; moat turns it off per twin bridge' : 'off', false);
 
