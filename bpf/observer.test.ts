@@ -56,7 +56,7 @@ test('eBPF probes see a real partition between exactly the cut hosts, a SIGKILL 
     assert.ok(events.includes(`kernel: SIGKILL sent to etcd-3 (pid ${victim.pid})`), events.join('; '));
     assert.ok(store.snapshot().some((s) => s.name === 'bpf_tcp_retransmits_per_sec' && s.labels.src === 'etcd-1'));
     // the Go runtime of every member, seen through uprobes at addresses read from .gopclntab
-    for (const name of ['bpf_go_mallocs_per_sec', 'bpf_go_goroutines_created_per_sec']) {
+    for (const name of ['bpf_go_span_refills_per_sec', 'bpf_go_goroutines_created_per_sec']) {
       const hosts = store.snapshot().filter((s) => s.name === name && Math.max(...s.v) > 0).map((s) => s.labels.host).sort();
       assert.deepEqual(hosts, ['etcd-1', 'etcd-2', 'etcd-3'], name);
     }

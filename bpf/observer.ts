@@ -200,7 +200,7 @@ export class BpfObserver implements BpfEvidenceSource {
         if (p99 !== undefined) store.append('bpf_runq_latency_p99_us', { host }, t, p99);
       }
     }
-    for (const [name, series] of [['@go_gc_cycles', 'bpf_go_gc_cycles_per_sec'], ['@go_mallocs', 'bpf_go_mallocs_per_sec'], ['@go_goroutines_created', 'bpf_go_goroutines_created_per_sec']] as const) {
+    for (const [name, series] of [['@go_gc_cycles', 'bpf_go_gc_cycles_per_sec'], ['@go_span_refills', 'bpf_go_span_refills_per_sec'], ['@go_goroutines_created', 'bpf_go_goroutines_created_per_sec']] as const) {
       for (const [pid, count] of Object.entries((this.#pending.get(name) ?? {}) as Record<string, number>)) {
         const host = hostOfPid(Number(pid));
         if (host) store.append(series, { host }, t, count * perSec);

@@ -14,7 +14,7 @@ test('a program joins the probe files, fills the comm filters and prints every m
 });
 
 test('Go probes are placed once per Go binary at the addresses given', () => {
-  const addresses = { 'runtime.gcStart': '0x1e6c0', 'runtime.gcMarkDone': '0x1efa0', 'runtime.mallocgc': '0xf6e0', 'runtime.newproc1': '0x473e0' };
+  const addresses = { 'runtime.gcStart': '0x1e6c0', 'runtime.gcMarkDone': '0x1efa0', 'runtime.(*mcache).refill': '0xf6e0', 'runtime.newproc1': '0x473e0' };
   const program = composeProgram(['go-gc', 'go-sched'], { intervalMs: 1000, comms: ['etcd'], goBinaries: [{ path: '/usr/bin/etcd', addresses }, { path: '/opt/app', addresses: { 'runtime.newproc1': '0x10' } }] });
   assert.match(program, /uprobe:\/usr\/bin\/etcd:0x1e6c0\n/);
   assert.match(program, /uprobe:\/usr\/bin\/etcd:0x1efa0 \/@go_gc_begin\[pid\]\//);

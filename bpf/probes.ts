@@ -6,7 +6,7 @@ export type BpfProbe = (typeof BPF_PROBES)[number];
 
 /** Probes placed per Go binary, with function addresses filled in. */
 const GO_PROBES: Partial<Record<BpfProbe, Record<string, string>>> = {
-  'go-gc': { GC_START: 'runtime.gcStart', GC_MARK_DONE: 'runtime.gcMarkDone', MALLOCGC: 'runtime.mallocgc' },
+  'go-gc': { GC_START: 'runtime.gcStart', GC_MARK_DONE: 'runtime.gcMarkDone', MCACHE_REFILL: 'runtime.(*mcache).refill' },
   'go-sched': { NEWPROC1: 'runtime.newproc1' },
 };
 
@@ -26,7 +26,7 @@ const MAPS: Record<BpfProbe, string[]> = {
   'runq-latency': ['@runq_latency_us'],
   'syscall-errors': ['@syscall_errors'],
   'process-exits': ['@process_exits', '@fatal_signals', '@oom_kills'],
-  'go-gc': ['@go_gc_cycles', '@go_gc_mark_us', '@go_mallocs'],
+  'go-gc': ['@go_gc_cycles', '@go_gc_mark_us', '@go_span_refills'],
   'go-sched': ['@go_goroutines_created'],
 };
 

@@ -1,0 +1,63 @@
+// eBPF probe overhead: etcd put throughput of a closed loop (64 puts in flight through the etcd3
+// client, 3-member twin) with every probe off, then on, alternating, 4 rounds of 8 s each way in
+// one run. Prints the medians and on/off as a ratio (target: at most 5% loss, ratio >= 0.95).
+// Run: node bench/probe-overhead.ts [rounds] [seconds] [probe,probe,...]   (default: all probes)
+import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { Etcd3 } from 'etcd3';
+import { twinUp } from '../twin/index.ts';
+import { BpfObserver, BPF_PROBES } from '../bpf/index.ts';
+import { SeriesStore } from '../observe/series-store.ts';
+import { sleep } from '../core/units.ts';
+import { benchLedger, median } from './lib.ts';
+
+const rounds = Number(process.argv[2] ?? 4);
+const seconds = Number(process.argv[3] ?? 8);
+const probes = (process.argv[4]?.split(',') ?? [...BPF_PROBES]) as (typeof BPF_PROBES)[number][];
+const { runId, ledger, logDir } = benchLedger();
+const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir });
+const client = new Etcd3({ hosts: twin.service('etcd').endpoints });
+
+async function throughput(): Promise<number> {
+  let done = 0;
+  let running = true;
+  const worker = async (w: number) => {
+    for (let i = 0; running; i++) {
+      await client.put(`bench/${w}/${i % 100}`).value('x').exec().catch(() => undefined);
+      done++;
+    }
+  };
+  const workers = Array.from({ length: 64 }, (_, w) => worker(w));
+  await sleep(1000); // ramp-up, not counted
+  const start = done;
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const rate = ((done - start) * 1000) / (performance.now() - t0);
+  running = false;
+  await Promise.all(workers);
+  return rate;
+}
+
+const off: number[] = [];
+const on: number[] = [];
+try {
+  for (let r = 0; r < rounds; r++) {
+    off.push(await throughput());
+    const zero = performance.now();
+    const hostOfIp = new Map([...twin.hosts.values()].map((h) => [h.ip, h.name]));
+    const hostOfPid = new Map(twin.network.processes.map((p) => [p.pid, p.host]));
+    const bpf = await BpfObserver.start({
+      probes, goBinaries: [realpathSync('/usr/bin/etcd')], intervalMs: 1000, comms: ['etcd'], ledger, dir: join(logDir, `bpf-${r}`),
+      now: () => performance.now() - zero, store: new SeriesStore(), hostOfIp: (ip) => hostOfIp.get(ip), hostOfPid: (pid) => hostOfPid.get(pid), onEvent: () => undefined,
+    });
+    on.push(await throughput());
+    await bpf.stop();
+    process.stdout.write(`round ${r + 1}: off ${off[r]!.toFixed(0)} puts/s, on ${on[r]!.toFixed(0)} puts/s\n`);
+  }
+} finally {
+  client.close();
+  await twin.down();
+  ledger.close();
+}
+const ratio = median(on) / median(off);
+process.stdout.write(`probes ${probes.join(', ')}: median ${median(on).toFixed(0)} puts/s on vs ${median(off).toFixed(0)} off, ratio ${ratio.toFixed(3)} (${((1 - ratio) * 100).toFixed(1)}% loss; target <= 5%: ${ratio >= 0.95 ? 'meets' : 'MISSES'})\n`);
