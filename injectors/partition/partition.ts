@@ -183,15 +183,19 @@ class ActivePartition implements ActiveFault, Verifiable {
       const [a, b] = pair.split('>');
       if (a === 'moat' || b === 'moat') continue; // the run's own connections are never cut
       if (cut.has(pair)) across += retransmits + resets;
-      else if (retransmits + resets > 0) {
-        elsewhere += retransmits + resets;
+      // Resets also follow a leader change between hosts that still talk (connections are torn
+      // down and redialled); lost packets show as retransmits, so only those count elsewhere.
+      else if (retransmits > 0) {
+        elsewhere += retransmits;
         elsewherePairs.push(pair);
       }
     }
     const t = this.#context.now();
+    // a stray retransmit on a busy machine is not a leak; one in ten of the cut's would be
+    const contained = elsewhere * 10 < Math.max(across, 1);
     return [
       { t, kind: 'ebpf', ok: across > 0, detail: `kernel: ${across} TCP retransmits/resets across the cut since it was applied` },
-      { t, kind: 'ebpf', ok: elsewhere === 0, detail: elsewhere === 0 ? 'kernel: no retransmits or resets between hosts the fault did not cut' : `kernel: ${elsewhere} retransmits/resets between hosts the fault did not cut (${elsewherePairs.join(', ')})` },
+      { t, kind: 'ebpf', ok: contained, detail: elsewhere === 0 ? 'kernel: no retransmits between hosts the fault did not cut' : `kernel: ${elsewhere} retransmits between hosts the fault did not cut (${elsewherePairs.join(', ')})${contained ? ', under a tenth of those across it' : ''}` },
     ];
   }
 

@@ -366,6 +366,10 @@ function buildFault(fault: FaultDocument, index: number, services: ReadonlyMap<s
     }
     return parsed;
   };
+  if (fault.type === 'process') {
+    if (fault.action === 'pause' && fault.restart === false) report(['faults', index, 'restart'], 'restart applies to kill only');
+    return { ...base, type: 'process', action: fault.action, target: target(fault.target, ['faults', index, 'target']), restart: fault.restart };
+  }
   switch (fault.mode) {
     case 'isolate':
       return { ...base, type: 'partition', mode: 'isolate', target: target(fault.target, ['faults', index, 'target']) };

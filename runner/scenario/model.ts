@@ -56,7 +56,10 @@ export type PartitionSpec = FaultTiming & { type: 'partition' } & (
   | { mode: 'split'; groups: TargetSpec[][] }
 );
 
-export type FaultSpec = PartitionSpec;
+/** Signals to a twin process: kill -9 (restarted on heal unless `restart: false`), or SIGSTOP/SIGCONT. */
+export type ProcessSpec = FaultTiming & { type: 'process'; action: 'kill' | 'pause'; target: TargetSpec; restart: boolean };
+
+export type FaultSpec = PartitionSpec | ProcessSpec;
 
 export interface GateSpec {
   selector: MetricSelector;

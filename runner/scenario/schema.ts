@@ -43,7 +43,13 @@ const partitionFault = z.discriminatedUnion('mode', [
   z.strictObject({ ...faultCommon, type: z.literal('partition'), mode: z.literal('split'), groups: z.array(z.array(text).min(1)).min(2) }),
 ]);
 
-export const faultDocument = z.discriminatedUnion('type', [partitionFault]);
+const processFault = z.strictObject({
+  ...faultCommon, type: z.literal('process'), action: z.enum(['kill', 'pause']), target: text,
+  /** kill only: start the process again when the fault heals */
+  restart: z.boolean().default(true),
+});
+
+export const faultDocument = z.discriminatedUnion('type', [partitionFault, processFault]);
 
 const alarmRule = z.union([
   z.literal('breach'),

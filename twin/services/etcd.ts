@@ -12,7 +12,10 @@ export interface EtcdMember {
   name: string;
   ip: string;
   clientUrl: string;
+  /** the member's current process; replaced by `restartMember` */
   process: ManagedProcess;
+  /** the command line, so a killed member comes back as it was */
+  args: string[];
   /** raft member id as etcd reports it (decimal string), learnt once ready. */
   memberId?: string;
 }
@@ -45,10 +48,36 @@ export function memberNames(spec: Pick<ServiceSpec, 'name' | 'replicas'>): strin
 export class EtcdCluster {
   readonly spec: ServiceSpec;
   readonly members: EtcdMember[];
+  readonly #network: NetnsNetwork;
 
-  private constructor(spec: ServiceSpec, members: EtcdMember[]) {
+  private constructor(spec: ServiceSpec, members: EtcdMember[], network: NetnsNetwork) {
     this.spec = spec;
     this.members = members;
+    this.#network = network;
+  }
+
+  /**
+   * Starts a member again after it was killed, with its data and command line, and waits until it
+   * answers /health. Its log continues in the same file.
+   */
+  async restartMember(name: string, timeoutMs = 15_000): Promise<void> {
+    const member = this.member(name);
+    const exit = await Promise.race([member.process.exited, Promise.resolve(undefined)]);
+    if (exit === undefined) throw new TwinError(`${name} is still running (pid ${member.process.pid}); stop it before a restart`);
+    member.process = this.#network.spawn(name, name, 'etcd', member.args);
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer yet';
+    for (;;) {
+      try {
+        const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(500) });
+        if (response.ok) return;
+        last = `HTTP ${response.status}`;
+      } catch (error) {
+        last = describeFetchError(error);
+      }
+      if (Date.now() > deadline) throw new TwinError(`${name} not healthy ${timeoutMs} ms after its restart (last: ${last})`);
+      await sleep(100);
+    }
   }
 
   static async start(options: { spec: ServiceSpec; network: NetnsNetwork; dataDir: string; runId: string; readyTimeoutMs?: number }): Promise<EtcdCluster> {
@@ -59,7 +88,7 @@ export class EtcdCluster {
       const ip = network.host(name).ip;
       const memberDir = join(dataDir, name);
       mkdirSync(memberDir, { recursive: true });
-      const process = network.spawn(name, name, 'etcd', [
+      const args = [
         '--name', name,
         '--data-dir', memberDir,
         '--listen-client-urls', `http://${ip}:${ETCD_CLIENT_PORT},http://127.0.0.1:${ETCD_CLIENT_PORT}`,
@@ -75,10 +104,11 @@ export class EtcdCluster {
         '--log-outputs', 'stderr',
         '--metrics', 'extensive',
         ...(spec.preVote ? ['--pre-vote'] : []),
-      ]);
-      return { name, ip, clientUrl: `http://${ip}:${ETCD_CLIENT_PORT}`, process };
+      ];
+      const process = network.spawn(name, name, 'etcd', args);
+      return { name, ip, clientUrl: `http://${ip}:${ETCD_CLIENT_PORT}`, process, args };
     });
-    const cluster = new EtcdCluster(spec, members);
+    const cluster = new EtcdCluster(spec, members, network);
     await cluster.waitReady(options.readyTimeoutMs ?? 15_000);
     return cluster;
   }

@@ -1,0 +1,1 @@
+export { processInjector } from './process.ts';
