@@ -173,8 +173,12 @@ test('the error message lists every problem with file, line and path', () => {
 });
 
 test('every scenario in the library is valid', async () => {
-  for (const file of ['scenarios/etcd-split-brain.yaml', 'scenarios/etcd-asymmetric-partition.yaml']) {
-    const scenario = await loadScenarioFile(new URL(`../../${file}`, import.meta.url).pathname);
+  const { readdirSync } = await import('node:fs');
+  const dir = new URL('../../scenarios/', import.meta.url).pathname;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.length >= 4, files.join(', '));
+  for (const file of files) {
+    const scenario = await loadScenarioFile(dir + file);
     assert.ok(scenario.faults.length > 0, file);
   }
 });
