@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Ledger } from '../../runner/ledger.ts';
 import { resolveTarget } from '../../runner/targets.ts';
 import { SeededRandom } from '../../core/random.ts';
-import { sleep } from '../../core/units.ts';
+import { sleep, waitFor } from '../../core/units.ts';
 import { twinUp, type StartedTwin } from '../../twin/index.ts';
 import type { PartitionSpec } from '../../runner/scenario/index.ts';
 import type { InjectionContext } from '../types.ts';
@@ -40,15 +40,6 @@ async function putVia(url: string, key: string, timeoutMs: number): Promise<bool
   }
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not seen within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 const isolate = (id: string): PartitionSpec => ({ id, type: 'partition', mode: 'isolate', atMs: 0, durationMs: 0, target: { kind: 'role', service: 'etcd', role: 'leader', source: 'etcd.leader' } });
 

@@ -7,21 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { Ledger } from '../../runner/ledger.ts';
 import { resolveTarget } from '../../runner/targets.ts';
 import { SeededRandom } from '../../core/random.ts';
-import { sleep } from '../../core/units.ts';
+import { sleep, waitFor } from '../../core/units.ts';
 import { twinUp } from '../../twin/index.ts';
 import type { ProcessSpec } from '../../runner/scenario/index.ts';
 import { isVerifiable, type InjectionContext } from '../index.ts';
 import { processInjector } from './process.ts';
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not seen within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and it rejoins', { timeout: 120_000 }, async () => {
   const runId = randomBytes(3).toString('hex');
