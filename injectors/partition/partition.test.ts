@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Ledger } from '../../runner/ledger.ts';
 import { resolveTarget } from '../../runner/targets.ts';
 import { SeededRandom } from '../../core/random.ts';
-import { sleep, waitFor } from '../../core/units.ts';
+import { waitFor } from '../../core/units.ts';
 import { twinUp, type StartedTwin } from '../../twin/index.ts';
 import type { PartitionSpec } from '../../runner/scenario/index.ts';
 import type { InjectionContext } from '../types.ts';
