@@ -30,6 +30,12 @@ export function formatMs(ms: number): string {
   return `${(ms / 60_000).toFixed(1)} min`;
 }
 
+/** A signed offset such as `+12 ms` or `-1 ms`. */
+export function signedMs(ms: number): string {
+  const rounded = Math.round(ms);
+  return `${rounded >= 0 ? '+' : ''}${rounded} ms`;
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();

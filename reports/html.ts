@@ -1,6 +1,7 @@
 import type { Journal } from '../core/journal.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import { escapeHtml as e, formatDuration as ms } from './escape.ts';
+import { signedMs } from '../core/units.ts';
 import type { ReportInputs } from './inputs.ts';
 
 /** At most this many points per line in a chart: min/max per bucket keeps spikes visible. */
@@ -262,7 +263,7 @@ function loadBlock(journal: Journal): string {
 
 function faultEvidenceBlock(journal: Journal): string {
   const faults = table(['fault', 'target', 'scheduled', 'applied', 'healed', 'verified', 'new leader', 'recovery'], journal.faults.map((f) => [
-    e(f.id), e(f.target ?? '-'), e(at(f.scheduledAt)), f.appliedAt === null ? `<span class="bad">never</span>${f.error ? ` ${e(f.error)}` : ''}` : e(`${at(f.appliedAt)} (+${Math.round(f.appliedAt - f.scheduledAt)} ms)`),
+    e(f.id), e(f.target ?? '-'), e(at(f.scheduledAt)), f.appliedAt === null ? `<span class="bad">never</span>${f.error ? ` ${e(f.error)}` : ''}` : e(`${at(f.appliedAt)} (${signedMs(f.appliedAt - f.scheduledAt)})`),
     f.healedAt === null ? '<span class="bad">not healed</span>' : e(at(f.healedAt)), f.verified.ok ? '<span class="ok">yes</span>' : '<span class="bad">no</span>',
     e(f.leaderChange ? `${f.leaderChange.to} after ${ms(f.leaderChange.afterMs)}` : '-'), e(f.recoveryMs === null ? 'not recovered' : ms(f.recoveryMs)),
   ]));

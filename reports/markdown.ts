@@ -1,4 +1,5 @@
 import type { Journal } from '../core/journal.ts';
+import { signedMs } from '../core/units.ts';
 
 /**
  * Escapes text (from logs, labels, errors) for a Markdown table cell: pipes and newlines would
@@ -46,7 +47,7 @@ export function renderMarkdown(journal: Journal): string {
 
   out.push('', '## Faults', '');
   out.push(table(['fault', 'target', 'scheduled', 'applied', 'healed', 'verified', 'new leader', 'recovery'], journal.faults.map((f) => [
-    f.id, f.target, at(f.scheduledAt), f.appliedAt === null ? `never${f.error ? `: ${f.error}` : ''}` : `${at(f.appliedAt)} (+${Math.round(f.appliedAt - f.scheduledAt)} ms)`,
+    f.id, f.target, at(f.scheduledAt), f.appliedAt === null ? `never${f.error ? `: ${f.error}` : ''}` : `${at(f.appliedAt)} (${signedMs(f.appliedAt - f.scheduledAt)})`,
     at(f.healedAt), f.verified.evidence.length === 0 ? 'no evidence' : `${f.verified.ok ? 'yes' : 'NO'} (${f.verified.evidence.filter((e) => e.ok).length}/${f.verified.evidence.length})`,
     f.leaderChange ? `${f.leaderChange.to} after ${ms(f.leaderChange.afterMs)}` : '-', f.recoveryMs === null ? 'not recovered' : ms(f.recoveryMs),
   ])));

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
 import { SeededRandom } from '../core/random.ts';
-import { formatMs, sleep } from '../core/units.ts';
+import { formatMs, signedMs, sleep } from '../core/units.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import type { Activity, FaultRecord, Journal, RunStatus, TimelineEvent } from '../core/journal.ts';
 import { injectorFor, isVerifiable, type ActiveFault, type InjectionContext } from '../injectors/index.ts';
@@ -289,7 +289,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       fault.target = injected.target;
       fault.hosts = [...injected.hosts];
       active.set(spec.id, injected);
-      record('fault-applied', `${spec.id} on ${injected.target} (${Math.round(appliedAt - spec.atMs)} ms after schedule)`);
+      record('fault-applied', `${spec.id} on ${injected.target} (${signedMs(appliedAt - spec.atMs)} from schedule)`);
       notify.phase('fault', `${spec.id} active on ${injected.target} for ${formatMs(spec.durationMs)}`);
       // Verification runs beside the fault and never delays its heal.
       const verification = isVerifiable(injected) ? (async () => {
