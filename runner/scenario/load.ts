@@ -366,6 +366,14 @@ function buildFault(fault: FaultDocument, index: number, services: ReadonlyMap<s
     }
     return parsed;
   };
+  if (fault.type === 'leader-churn') {
+    const service = services.get(fault.target);
+    if (!service) report(['faults', index, 'target'], `expected a service of the twin whose leader moves (${[...services.keys()].join(', ')}), saw ${JSON.stringify(fault.target)}`);
+    else if (service.replicas < 2) report(['faults', index, 'target'], `${fault.target} has ${service.replicas} member: leadership has nowhere to move`);
+    const everyMs = duration(fault.every, ['faults', index, 'every']);
+    if (everyMs < 200) report(['faults', index, 'every'], `expected at least 200ms between moves, saw ${JSON.stringify(fault.every)}`);
+    return { ...base, type: 'leader-churn', service: fault.target, everyMs };
+  }
   if (fault.type === 'process') {
     if (fault.action === 'pause' && fault.restart === false) report(['faults', index, 'restart'], 'restart applies to kill only');
     return { ...base, type: 'process', action: fault.action, target: target(fault.target, ['faults', index, 'target']), restart: fault.restart };

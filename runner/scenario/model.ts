@@ -59,7 +59,10 @@ export type PartitionSpec = FaultTiming & { type: 'partition' } & (
 /** Signals to a twin process: kill -9 (restarted on heal unless `restart: false`), or SIGSTOP/SIGCONT. */
 export type ProcessSpec = FaultTiming & { type: 'process'; action: 'kill' | 'pause'; target: TargetSpec; restart: boolean };
 
-export type FaultSpec = PartitionSpec | ProcessSpec;
+/** Leadership moved every `everyMs` to a seeded random other member (etcd MoveLeader). */
+export type LeaderChurnSpec = FaultTiming & { type: 'leader-churn'; service: string; everyMs: number };
+
+export type FaultSpec = PartitionSpec | ProcessSpec | LeaderChurnSpec;
 
 export interface GateSpec {
   selector: MetricSelector;

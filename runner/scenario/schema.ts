@@ -49,7 +49,9 @@ const processFault = z.strictObject({
   restart: z.boolean().default(true),
 });
 
-export const faultDocument = z.discriminatedUnion('type', [partitionFault, processFault]);
+const leaderChurnFault = z.strictObject({ ...faultCommon, type: z.literal('leader-churn'), target: text, every: text.default('2s') });
+
+export const faultDocument = z.discriminatedUnion('type', [partitionFault, processFault, leaderChurnFault]);
 
 const alarmRule = z.union([
   z.literal('breach'),

@@ -42,7 +42,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
   {
     name: 'an unknown fault type',
     text: VALID.replace('type: partition', 'type: earthquake'),
-    expected: ['10 faults[0].type: expected one of "partition", "process", saw "earthquake"'],
+    expected: ['10 faults[0].type: expected one of "partition", "process", "leader-churn", saw "earthquake"'],
   },
   {
     name: 'missing required keys',
@@ -137,6 +137,14 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     expected: [
       '10 faults[0].restart: restart applies to kill only',
       '10 faults[0].target: expected <service>.leader, <service>.follower, <service>.random or a member (etcd-1, etcd-2, etcd-3), saw "etcd-9"',
+    ],
+  },
+  {
+    name: 'leader churn on a service that is not there, too often',
+    text: VALID.replace('  - { id: cut,', '  - { id: churn, type: leader-churn, target: kafka, every: 50ms, at: 30s, duration: 5s }\n  - { id: cut,'),
+    expected: [
+      '10 faults[0].target: expected a service of the twin whose leader moves (etcd), saw "kafka"',
+      '10 faults[0].every: expected at least 200ms between moves, saw "50ms"',
     ],
   },
   {

@@ -1,0 +1,1 @@
+export { leaderChurnInjector } from './leader-churn.ts';
