@@ -98,12 +98,14 @@ class ActiveChurn implements ActiveFault, Verifiable {
     return this.#healing;
   }
 
-  /** The moves so far, and whether the leader the cluster reports now is the one moat moved to. */
+  /** The moves so far, and whether the cluster is led by a member moat moved leadership to. */
   async verify(): Promise<Evidence[]> {
     const evidence: Evidence[] = this.moves.map((m) => ({ t: m.t, kind: 'leader' as const, ok: m.ok, detail: m.detail }));
-    const last = [...this.moves].reverse().find((m) => m.ok);
+    const movedTo = new Set(this.moves.filter((m) => m.ok).map((m) => m.to));
+    // a move may be under way right now: any member moat handed leadership to counts
     const view = await this.#context.twin.service(this.#spec.service).leader();
-    evidence.push({ t: this.#context.now(), kind: 'leader', ok: last !== undefined && view.leader === last.to, detail: `${this.#spec.service} is led by ${view.leader ?? 'nobody'}${last ? ` (last move to ${last.to})` : ''}` });
+    const ok = view.leader !== null && movedTo.has(view.leader);
+    evidence.push({ t: this.#context.now(), kind: 'leader', ok, detail: `${this.#spec.service} is led by ${view.leader ?? 'nobody'} (moved to so far: ${[...movedTo].join(', ') || 'none'})` });
     return evidence;
   }
 }
