@@ -38,3 +38,6 @@ fi
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
   mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || echo "setup: could not mount tracefs; runs go on without eBPF probes" >&2
 fi
+
+# The OpenTelemetry tests build a Go program; Go comes with the machine, not from apt.
+command -v go >/dev/null 2>&1 || echo "setup: no Go toolchain on PATH; the Go SDK and .gopclntab tests will fail" >&2
