@@ -19,7 +19,7 @@ export const ADAPTIVE_DEFAULTS = {
 } as const;
 
 function patternMatches(series: Series, patterns: readonly string[]): boolean {
-  return patterns.some((p) => (p.startsWith('*') && p.endsWith('*') && p.length > 2 ? seriesLabel(series).includes(p.slice(1, -1)) : matchesSeries(series, p)));
+  return patterns.some((p) => matchesSeries(series, p));
 }
 
 /** A detector for one preset: it applies to the series its patterns name and to no others. */

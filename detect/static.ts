@@ -4,9 +4,13 @@ import { compare } from '../core/thresholds.ts';
 import { applyRule } from './rules.ts';
 import type { DetectorSpec } from './spec.ts';
 
-/** Whether a series matches a pattern: its full label, its name, or a label prefix ending in `*`. */
+/**
+ * Whether a series matches a pattern: its full label, its name, a label prefix ending in `*`,
+ * or a part of the label between two `*` (`*error_ratio*`).
+ */
 export function matchesSeries(series: Pick<Series, 'name' | 'labels'>, pattern: string): boolean {
   const label = seriesLabel(series);
+  if (pattern.length > 2 && pattern.startsWith('*') && pattern.endsWith('*')) return label.includes(pattern.slice(1, -1));
   if (pattern.endsWith('*')) return label.startsWith(pattern.slice(0, -1));
   return label === pattern || series.name === pattern;
 }

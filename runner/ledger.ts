@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, existsSyn
 import { join } from 'node:path';
 import { run } from '../core/exec.ts';
 import { errorMessage } from '../core/errors.ts';
+import { procStat } from '../core/proc.ts';
 
 /**
  * Every resource a run creates, written down before it is created and struck off after it is
@@ -35,14 +36,9 @@ export function defaultStateDir(): string {
   return process.env.MOAT_STATE_DIR ?? '/var/lib/moat';
 }
 
-/** The kernel's start time of a process (field 22 of /proc/PID/stat), to tell a pid from its reuse. */
+/** The kernel's start time of a process, to tell a pid from its reuse. */
 export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
+  return procStat(pid)?.startTime;
 }
 
 export class Ledger {
@@ -209,17 +205,8 @@ export async function killNetnsProcesses(netns: string): Promise<number[]> {
     try { process.kill(pid, 'SIGKILL'); } catch { /* already exited */ }
   }
   const deadline = Date.now() + 2000;
-  while (pids.some((pid) => existsSync(`/proc/${pid}`) && !isZombie(pid)) && Date.now() < deadline) {
+  while (pids.some((pid) => (procStat(pid)?.state ?? 'Z') !== 'Z') && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 10));
   }
   return pids;
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return true;
-  }
 }

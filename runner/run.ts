@@ -77,10 +77,7 @@ const KEY_SERIES = new Set([
 ]);
 
 function watched(series: Series, patterns: readonly string[] | undefined): boolean {
-  if (patterns) {
-    const label = seriesLabel(series);
-    return patterns.some((p) => (p.endsWith('*') ? label.startsWith(p.slice(0, -1)) : label === p || series.name === p));
-  }
+  if (patterns) return patterns.some((p) => matchesSeries(series, p));
   return KEY_SERIES.has(series.name) && (series.labels.op === undefined || series.labels.op === 'all');
 }
 

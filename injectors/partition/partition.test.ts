@@ -1,32 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Ledger } from '../../runner/ledger.ts';
-import { resolveTarget } from '../../runner/targets.ts';
-import { SeededRandom } from '../../core/random.ts';
 import { waitFor } from '../../core/units.ts';
-import { twinUp, type StartedTwin } from '../../twin/index.ts';
 import type { PartitionSpec } from '../../runner/scenario/index.ts';
-import type { InjectionContext } from '../types.ts';
 import { partitionInjector } from './partition.ts';
-
-const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
-
-async function startCluster(): Promise<{ twin: StartedTwin; context: InjectionContext }> {
-  const runId = randomBytes(3).toString('hex');
-  const ledger = Ledger.open(runId, { stateDir });
-  const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir: mkdtempSync(join(tmpdir(), 'moat-logs-')) });
-  const random = new SeededRandom(1);
-  const started = Date.now();
-  const context: InjectionContext = {
-    runId, twin, ledger, random, faultIndex: 0, intervalMs: 1000, now: () => Date.now() - started,
-    resolve: (target, what, exclude) => resolveTarget(twin, target, random, what, exclude),
-  };
-  return { twin, context };
-}
+import { startTestTwin } from '../testing.ts';
 
 /** A put sent to one member through etcd's JSON gateway; true when it committed in time. */
 async function putVia(url: string, key: string, timeoutMs: number): Promise<boolean> {
@@ -44,7 +21,7 @@ async function putVia(url: string, key: string, timeoutMs: number): Promise<bool
 const isolate = (id: string): PartitionSpec => ({ id, type: 'partition', mode: 'isolate', atMs: 0, durationMs: 0, target: { kind: 'role', service: 'etcd', role: 'leader', source: 'etcd.leader' } });
 
 test('isolating the leader elects a new one on the majority side; after heal all agree', { timeout: 120_000 }, async () => {
-  const { twin, context } = await startCluster();
+  const { twin, context } = await startTestTwin();
   await using _twin = twin;
   const etcd = twin.service('etcd');
   const before = await etcd.leader();
@@ -80,7 +57,7 @@ test('isolating the leader elects a new one on the majority side; after heal all
 });
 
 test('a one-way cut blocks only the cut direction', { timeout: 120_000 }, async () => {
-  const { twin, context } = await startCluster();
+  const { twin, context } = await startTestTwin();
   await using _twin = twin;
   const spec: PartitionSpec = {
     id: 'one-way', type: 'partition', mode: 'one-way', atMs: 0, durationMs: 0,

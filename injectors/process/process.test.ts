@@ -1,26 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Ledger } from '../../runner/ledger.ts';
-import { resolveTarget } from '../../runner/targets.ts';
-import { SeededRandom } from '../../core/random.ts';
 import { sleep, waitFor } from '../../core/units.ts';
-import { twinUp } from '../../twin/index.ts';
 import type { ProcessSpec } from '../../runner/scenario/index.ts';
-import { isVerifiable, type InjectionContext } from '../index.ts';
+import { isVerifiable } from '../index.ts';
 import { processInjector } from './process.ts';
+import { startTestTwin } from '../testing.ts';
 
 
 test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and it rejoins', { timeout: 120_000 }, async () => {
-  const runId = randomBytes(3).toString('hex');
-  const ledger = Ledger.open(runId, { stateDir: mkdtempSync(join(tmpdir(), 'moat-state-')) });
-  await using twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir: mkdtempSync(join(tmpdir(), 'moat-logs-')) });
-  const random = new SeededRandom(1);
-  const started = Date.now();
-  const context: InjectionContext = { runId, twin, ledger, random, faultIndex: 0, intervalMs: 1000, now: () => Date.now() - started, resolve: (t, what, exclude) => resolveTarget(twin, t, random, what, exclude) };
+  const { twin, context } = await startTestTwin(1);
+  await using _twin = twin;
   const etcd = twin.service('etcd');
   const leader = (await etcd.leader()).leader!;
   const oldPid = etcd.member(leader).process.pid;
@@ -45,11 +34,8 @@ test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and 
 });
 
 test('pause (SIGSTOP) of a follower stops it answering; heal (SIGCONT) brings it back', { timeout: 120_000 }, async () => {
-  const runId = randomBytes(3).toString('hex');
-  const ledger = Ledger.open(runId, { stateDir: mkdtempSync(join(tmpdir(), 'moat-state-')) });
-  await using twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir: mkdtempSync(join(tmpdir(), 'moat-logs-')) });
-  const random = new SeededRandom(2);
-  const context: InjectionContext = { runId, twin, ledger, random, faultIndex: 0, intervalMs: 1000, now: () => 0, resolve: (t, what, exclude) => resolveTarget(twin, t, random, what, exclude) };
+  const { twin, context, random } = await startTestTwin(2);
+  await using _twin = twin;
   const pause: ProcessSpec = { id: 'pause', type: 'process', action: 'pause', restart: true, atMs: 0, durationMs: 0, target: { kind: 'role', service: 'etcd', role: 'follower', source: 'etcd.follower' } };
   const fault = await processInjector.inject(pause, context);
   assert.match(fault.target, /^etcd-\d \(follower\)$/);

@@ -1,17 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { HealError, InjectionError, errorMessage } from '../../core/errors.ts';
 import { formatMs } from '../../core/units.ts';
+import { procStat } from '../../core/proc.ts';
 import type { ProcessSpec } from '../../runner/scenario/index.ts';
 import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } from '../types.ts';
 
-/** The one-letter state of a process (R, S, T for stopped, Z...), or undefined when it is gone. */
 function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
+  return procStat(pid)?.state;
 }
 
 /**

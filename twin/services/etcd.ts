@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TwinError, errorMessage } from '../../core/errors.ts';
-import { sleep } from '../../core/units.ts';
+import { sleep, waitFor } from '../../core/units.ts';
 import type { ServiceSpec } from '../../runner/scenario/index.ts';
 import type { NetnsNetwork, ManagedProcess } from '../backends/netns/network.ts';
 
@@ -65,19 +65,19 @@ export class EtcdCluster {
     const exit = await Promise.race([member.process.exited, Promise.resolve(undefined)]);
     if (exit === undefined) throw new TwinError(`${name} is still running (pid ${member.process.pid}); stop it before a restart`);
     member.process = this.#network.spawn(name, name, 'etcd', member.args);
-    const deadline = Date.now() + timeoutMs;
     let last = 'no answer yet';
-    for (;;) {
+    await waitFor(`${name} healthy after its restart`, timeoutMs, async () => {
       try {
         const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(500) });
-        if (response.ok) return;
+        if (response.ok) return true;
         last = `HTTP ${response.status}`;
       } catch (error) {
         last = describeFetchError(error);
       }
-      if (Date.now() > deadline) throw new TwinError(`${name} not healthy ${timeoutMs} ms after its restart (last: ${last})`);
-      await sleep(100);
-    }
+      return undefined;
+    }).catch(() => {
+      throw new TwinError(`${name} not healthy ${timeoutMs} ms after its restart (last: ${last})`);
+    });
   }
 
   static async start(options: { spec: ServiceSpec; network: NetnsNetwork; dataDir: string; runId: string; readyTimeoutMs?: number }): Promise<EtcdCluster> {
