@@ -35,7 +35,7 @@ async function step(rate: number, durationMs: number, repeat: number) {
     const zero = performance.now();
     const load = new EtcdKvLoad({
       spec: { name: `r${rate}-${repeat + 1}`, kind: 'etcd-kv', target: 'etcd', ratePerSec: rate, mix: { put: 1, get: 0 }, timeoutMs: 2000 },
-      endpoints: twin.service('etcd').endpoints, runId, random: new SeededRandom(rate), now: () => performance.now() - zero, ackFile: join(logDir, `acked-${rate}.jsonl`),
+      endpoints: twin.etcd('etcd').endpoints, runId, random: new SeededRandom(rate), now: () => performance.now() - zero, ackFile: join(logDir, `acked-${rate}.jsonl`),
     });
     load.start();
     await sleep(durationMs);

@@ -16,7 +16,7 @@ const seconds = Number(process.argv[3] ?? 8);
 const probes = (process.argv[4]?.split(',') ?? [...BPF_PROBES]) as (typeof BPF_PROBES)[number][];
 const { runId, ledger, logDir } = benchLedger();
 const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir });
-const client = new Etcd3({ hosts: twin.service('etcd').endpoints });
+const client = new Etcd3({ hosts: twin.etcd('etcd').endpoints });
 
 async function throughput(): Promise<number> {
   let done = 0;

@@ -64,6 +64,22 @@ export interface LoadTotals {
   /** p99 of how late requests left, ms */
   scheduleLagP99Ms: number;
   readBackError?: string;
+  /** message loads (Kafka): Jepsen-style accounting of the stored log and the consumer group */
+  messages?: MessageAccounting;
+}
+
+export interface MessageAccounting {
+  /** extra copies of a message in the log */
+  duplicated: number;
+  /** messages stored after one that was sent later, in the same partition */
+  reordered: number;
+  /** distinct messages the consumer group received */
+  consumed: number;
+  /** messages the group received more than once (at-least-once redelivery) */
+  redelivered: number;
+  /** acknowledged messages the group never received before the run ended */
+  ackedNotConsumed: number;
+  partitions: { partition: number; acked: number; stored: number; lost: number; duplicated: number; reordered: number }[];
 }
 
 export interface LoadSummary extends LoadTotals {

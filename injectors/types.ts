@@ -16,6 +16,12 @@ export interface ActiveFault {
   readonly target: string;
   /** Twin hosts the fault acts on. */
   readonly hosts: readonly string[];
+  /**
+   * When the fault's first action took effect (run clock, ms), for injectors whose inject() also
+   * waits for a consequence (a leader move that waits for the new leader); else the moment
+   * inject() returned counts.
+   */
+  readonly appliedAt?: number;
   heal(): Promise<void>;
 }
 

@@ -2,25 +2,22 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import type { SeededRandom } from '../core/random.ts';
 import { errorMessage } from '../core/errors.ts';
-import type { LoadSpec } from '../runner/scenario/index.ts';
-import type { LoadTotals } from '../core/journal.ts';
+import type { EtcdKvLoadSpec } from '../runner/scenario/index.ts';
+import type { Load, LoadResult } from './types.ts';
 import { OpenModelGenerator, type RequestRecord } from './open-model.ts';
 import { loadSeries, type LoadPoint } from './summarize.ts';
 
 export const ETCD_KV_OPS = ['put', 'get'] as const;
 
-/** The load's totals with every latency kept, for gates that aggregate them. */
-export interface LoadResult extends LoadTotals {
-  byOp: Record<string, { requests: number; errors: number; latenciesMs: number[] }>;
-}
+export type { LoadResult } from './types.ts';
 
 /**
  * etcd put/get load through etcd's own gRPC client (the etcd3 package), at a fixed arrival rate.
  * Every acknowledged put is logged (`acked-writes.jsonl`), and after the faults are healed every
  * key is read back to count lost writes.
  */
-export class EtcdKvLoad {
-  readonly spec: LoadSpec;
+export class EtcdKvLoad implements Load {
+  readonly spec: EtcdKvLoadSpec;
   readonly #client: Etcd3;
   readonly #generator: OpenModelGenerator;
   readonly #prefix: string;
@@ -28,7 +25,7 @@ export class EtcdKvLoad {
   readonly #attempted = new Map<string, string>();
   readonly #ackLog: WriteStream;
 
-  constructor(options: { spec: LoadSpec; endpoints: string[]; runId: string; random: SeededRandom; now: () => number; ackFile: string; rateAt?: (tMs: number) => number }) {
+  constructor(options: { spec: EtcdKvLoadSpec; endpoints: string[]; runId: string; random: SeededRandom; now: () => number; ackFile: string; rateAt?: (tMs: number) => number }) {
     const { spec } = options;
     this.spec = spec;
     // buffered: a synchronous write per acknowledgement costs more than the put at high rates;

@@ -129,6 +129,10 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
       return inputs.faults.filter((f) => tags.fault === undefined || f.id === tags.fault).map((f) => f.recoveryMs ?? Number.POSITIVE_INFINITY);
     case 'lost_writes':
       return [loads.reduce((sum, l) => sum + l.lostWrites, 0)];
+    case 'duplicated_messages':
+      return [loads.reduce((sum, l) => sum + (l.messages?.duplicated ?? 0), 0)];
+    case 'reordered_messages':
+      return [loads.reduce((sum, l) => sum + (l.messages?.reordered ?? 0), 0)];
     case 'false_alarms':
       return [inputs.falseAlarms.filter((a) => tags.detector === undefined || a.detector === tags.detector).length];
     default:

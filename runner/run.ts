@@ -8,9 +8,11 @@ import { formatMs, signedMs, sleep } from '../core/units.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import type { Activity, FaultRecord, Journal, RunStatus, TimelineEvent } from '../core/journal.ts';
 import { injectorFor, isVerifiable, type ActiveFault, type InjectionContext } from '../injectors/index.ts';
-import { twinUp, ETCD_CLIENT_PORT, type StartedTwin } from '../twin/index.ts';
+import { twinUp, ETCD_CLIENT_PORT, EtcdCluster, type StartedTwin } from '../twin/index.ts';
 import { ETCD_METRICS } from '../twin/services/etcd.ts';
-import { EtcdKvLoad, type LoadResult } from '../load/etcd-kv.ts';
+import { EtcdKvLoad } from '../load/etcd-kv.ts';
+import { KafkaLoad } from '../load/kafka.ts';
+import type { Load, LoadResult } from '../load/types.ts';
 import { SeriesStore } from '../observe/series-store.ts';
 import { Scraper, type ScrapeTarget } from '../observe/scraper.ts';
 import { runDetectors, scoreAlarms, describeDetector, splitAt } from '../detect/index.ts';
@@ -48,14 +50,18 @@ export interface RunOptions {
 /** The plan a run follows, one line per step: what `moat run --dry-run` prints. */
 export function describePlan(scenario: Scenario): string[] {
   const lines = [
-    `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms${s.preVote ? ', pre-vote' : ''})`).join('; ')}`,
-    ...scenario.load.map((l) => `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model${l.shape ? ` (mean; shape replayed ${l.shape.speedup}x from ${l.shape.file})` : ''} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
+    `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (${s.kind === 'kafka'
+      ? `KRaft brokers+controllers; topics ${s.topics.map((t) => `${t.name} ${t.partitions}p rf ${t.replicationFactor} min.isr ${t.minInsyncReplicas}`).join(', ') || 'none'}`
+      : `heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms${s.preVote ? ', pre-vote' : ''}`})`).join('; ')}`,
+    ...scenario.load.map((l) => l.kind === 'kafka'
+      ? `load ${l.name}: kafka producer (acks=all, idempotent) on ${l.target} topic ${l.topic} at ${l.ratePerSec}/s open-model, ${l.messageBytes} B messages, delivery timeout ${formatMs(l.timeoutMs)}; consumer group on the same topic`
+      : `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model${l.shape ? ` (mean; shape replayed ${l.shape.speedup}x from ${l.shape.file})` : ''} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
     `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms; eBPF probes: ${scenario.observe.bpf.join(', ') || 'none'}`,
     `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors fitted on it: ${scenario.baseline.detectors.map(describeDetector).join('; ')}`,
     ...(scenario.baseline.sources.runs ? [`baseline also from the warm-ups of the last ${scenario.baseline.sources.runs.last} completed runs in ${scenario.baseline.sources.runs.dir}`] : []),
     ...(scenario.baseline.sources.imports ?? []).map((i) => `baseline for ${i.series} imported from ${i.file}${i.scale === 1 ? '' : ` x ${i.scale}`}`),
     ...scenario.faults.map((f) => injectorFor(f).describe(f)),
-    `recovery: ${formatMs(scenario.recoveryMs)} after the last heal, then every acknowledged write is read back`,
+    `recovery: ${formatMs(scenario.recoveryMs)} after the last heal, then every acknowledged write${scenario.load.some((l) => l.kind === 'kafka') ? ' and message' : ''} is read back`,
     ...scenario.gates.map((g) => `gate ${g.selector.source}: ${g.thresholds.map((t) => t.source).join(', ')}`),
   ];
   return lines;
@@ -74,6 +80,7 @@ class Interrupted extends MoatError {
 const KEY_SERIES = new Set([
   'load_error_ratio', 'load_latency_p99_ms',
   'etcd_server_has_leader', 'etcd_server_leader_changes_seen_total:rate', 'etcd_server_proposals_failed_total:rate',
+  'kafka_under_replicated_partitions', 'kafka_offline_partitions', 'kafka_consumer_lag',
 ]);
 
 function watched(series: Series, patterns: readonly string[] | undefined): boolean {
@@ -168,13 +175,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     notify.event(event);
   };
   const active = new Map<string, ActiveFault>();
-  const loads: EtcdKvLoad[] = [];
+  const loads: Load[] = [];
   const loadResults: LoadResult[] = [];
   let twin: StartedTwin | undefined;
   let scraper: Scraper | undefined;
   let bpf: BpfObserver | undefined;
   let otlp: OtlpReceiver | undefined;
   let stopLeaderPoll: (() => Promise<void>) | undefined;
+  const stopServiceObservers: (() => Promise<void>)[] = [];
   let tickTimer: NodeJS.Timeout | undefined;
   const leaderAgreedAt: { t: number; agreed: boolean }[] = [];
   const leads = new Map<string, { inject: ActuationLead; heal: ActuationLead }>();
@@ -211,7 +219,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         const goBinaries = await goBinariesOf(scenario);
         try {
           bpf = await activity('bpf-attach', () => BpfObserver.start({
-            probes: scenario.observe.bpf, intervalMs: scenario.observe.intervalMs, comms: [...new Set(scenario.twin.services.map((s) => s.kind))],
+            probes: scenario.observe.bpf, intervalMs: scenario.observe.intervalMs, comms: [...new Set(scenario.twin.services.map((s) => (s.kind === 'kafka' ? 'java' : s.kind)))],
             goBinaries,
             ledger, dir: join(runDir, 'bpf'), now, store, hostOfIp: (ip) => hostOfIp.get(ip), hostOfPid: (pid) => hostOfPid.get(pid),
             onEvent: (detail) => record('process-exit', detail),
@@ -231,15 +239,31 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     // t = 0: the twin is ready; observation and load begin.
     clockZeroMs = performance.now();
     journal.clockZero = new Date().toISOString();
-    const targets: ScrapeTarget[] = scenario.observe.prometheus.flatMap((name) => startedTwin.service(name).members.map((m) => ({
-      url: `${m.clientUrl}/metrics`, labels: { service: name, member: m.name }, select: ETCD_METRICS,
-    })));
+    // Prometheus scrapes the services that serve /metrics (etcd); Kafka is polled through its admin API
+    const targets: ScrapeTarget[] = scenario.observe.prometheus.flatMap((name) => {
+      const service = startedTwin.service(name);
+      return service instanceof EtcdCluster ? service.members.map((m) => ({ url: `${m.clientUrl}/metrics`, labels: { service: name, member: m.name }, select: ETCD_METRICS })) : [];
+    });
     scraper = new Scraper(targets, store, now);
     scraper.start(scenario.observe.intervalMs);
     stopLeaderPoll = pollLeaders(startedTwin, now, (service, from, to, term) => {
       record('leader-change', `${service}: ${from ?? 'none'} -> ${to ?? 'none'} (term ${term})`);
     }, (t, agreed) => leaderAgreedAt.push({ t, agreed }), store);
+    for (const service of startedTwin.services.values()) {
+      const stop = service.observe?.({ store, now, intervalMs: scenario.observe.intervalMs, event: (kind, detail) => record(kind, detail) });
+      if (stop) stopServiceObservers.push(stop);
+    }
     for (const spec of scenario.load) {
+      if (spec.kind === 'kafka') {
+        const kafka = startedTwin.kafka(spec.target);
+        const load = new KafkaLoad({
+          spec, install: kafka.install, bootstrap: kafka.bootstrap, partitions: kafka.spec.topics.find((t) => t.name === spec.topic)!.partitions,
+          runId, clockZeroEpochMs: Date.parse(journal.clockZero), runDir, ledger,
+        });
+        loads.push(load);
+        load.start();
+        continue;
+      }
       const load = new EtcdKvLoad({
         spec, endpoints: startedTwin.service(spec.target).members.map((m) => `http://${m.ip}:${ETCD_CLIENT_PORT}`),
         runId, random: new SeededRandom(seed ^ hashString(spec.name)), now, ackFile: join(runDir, `acked-writes-${spec.name}.jsonl`),
@@ -280,7 +304,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         if (!abort.signal.aborted) abort.abort(error);
         throw error;
       }
-      const appliedAt = now();
+      const appliedAt = injected.appliedAt ?? now();
       lead.inject.observe(appliedAt - injectStart);
       fault.appliedAt = Math.round(appliedAt);
       fault.target = injected.target;
@@ -349,6 +373,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
     await scraper?.stop();
     await stopLeaderPoll?.();
+    await Promise.all(stopServiceObservers.map((stop) => stop()));
     await bpf?.stop().catch((error) => journal.cleanup.leftovers.push(`bpftrace: ${errorMessage(error)}`));
     if (otlp) {
       otlp.spanSeries();
@@ -391,7 +416,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   return journal;
 }
 
-function replayedShape(spec: Scenario['load'][number]): (tMs: number) => number {
+function replayedShape(spec: Extract<Scenario['load'][number], { kind: 'etcd-kv' }>): (tMs: number) => number {
   const shape = spec.shape!;
   const imported = parseSeriesFile(readFileSync(shape.file, 'utf8'), shape.file).series;
   const series = shape.series === undefined ? imported[0]! : imported.find((s) => matchesSeries(s, shape.series!))!;
@@ -402,6 +427,7 @@ function replayedShape(spec: Scenario['load'][number]): (tMs: number) => number 
 async function goBinariesOf(scenario: Scenario): Promise<string[]> {
   const paths: string[] = [];
   for (const kind of new Set(scenario.twin.services.map((s) => s.kind))) {
+    if (kind === 'kafka') continue; // a JVM: no Go functions to probe
     const path = await which(kind);
     if (path) paths.push(realpathSync(path));
   }

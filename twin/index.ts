@@ -4,9 +4,13 @@ import { TwinError } from '../core/errors.ts';
 import type { Ledger } from '../runner/ledger.ts';
 import type { Scenario } from '../runner/scenario/index.ts';
 import { NetnsNetwork, type NetnsHost } from './backends/netns/network.ts';
-import { EtcdCluster, memberNames, ETCD_PEER_PORT } from './services/etcd.ts';
+import { EtcdCluster, memberNames } from './services/etcd.ts';
+import { KafkaCluster } from './services/kafka.ts';
+import type { TwinService } from './services/types.ts';
 
-export { EtcdCluster, memberNames, ETCD_CLIENT_PORT, ETCD_PEER_PORT, type LeaderView, type MemberView } from './services/etcd.ts';
+export { EtcdCluster, memberNames, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './services/etcd.ts';
+export { KafkaCluster, KAFKA_PORT } from './services/kafka.ts';
+export type { LeaderView, MemberView, TwinService, ServiceMember } from './services/types.ts';
 export type { NetnsHost, ManagedProcess } from './backends/netns/network.ts';
 export { NetnsNetwork } from './backends/netns/network.ts';
 
@@ -17,11 +21,15 @@ export { NetnsNetwork } from './backends/netns/network.ts';
 export interface StartedTwin extends AsyncDisposable {
   readonly runId: string;
   readonly network: NetnsNetwork;
-  readonly services: ReadonlyMap<string, EtcdCluster>;
+  readonly services: ReadonlyMap<string, TwinService>;
   /** Twin hosts by name, e.g. `etcd-1`. */
   readonly hosts: ReadonlyMap<string, NetnsHost>;
-  service(name: string): EtcdCluster;
-  /** A port that host listens on, for probe connections (etcd: the peer port). */
+  service(name: string): TwinService;
+  /** The etcd service of that name (a TwinError when it is not etcd). */
+  etcd(name: string): EtcdCluster;
+  /** The Kafka service of that name (a TwinError when it is not Kafka). */
+  kafka(name: string): KafkaCluster;
+  /** A port that host listens on, for probe connections (etcd: the peer port; Kafka: the broker port). */
   probePort(host: string): number;
   down(): Promise<void>;
 }
@@ -42,38 +50,53 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
   // Member data lives on tmpfs when there is one: a disposable twin, and a steady fsync baseline.
   const dataRoot = join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', `moat-${options.runId}`);
   options.ledger.add({ kind: 'dir', path: dataRoot });
-  const services = new Map<string, EtcdCluster>();
+  const services = new Map<string, TwinService>();
   let downed = false;
   const down = async () => {
     if (downed) return;
     downed = true;
+    // services first (the Kafka admin agent runs outside the namespaces), then the network
+    await Promise.all([...services.values()].map((s) => s.stop().catch(() => undefined)));
     await network.destroy();
     rmSync(dataRoot, { recursive: true, force: true });
     options.ledger.remove(`dir:${dataRoot}`);
   };
   try {
     await Promise.all(twin.services.map(async (spec) => {
-      services.set(spec.name, await EtcdCluster.start({
-        spec, network, runId: options.runId, dataDir: join(dataRoot, spec.name),
-        ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
-      }));
+      const common = { network, runId: options.runId, dataDir: join(dataRoot, spec.name), ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }) };
+      services.set(spec.name, spec.kind === 'kafka'
+        ? await KafkaCluster.start({ ...common, spec, ledger: options.ledger, logDir: options.logDir })
+        : await EtcdCluster.start({ ...common, spec }));
     }));
   } catch (error) {
     await down();
     throw error instanceof TwinError ? error : new TwinError(`twin did not start: ${(error as Error).message}`, { cause: error });
+  }
+  function serviceNamed(name: string): TwinService {
+    const service = services.get(name);
+    if (!service) throw new TwinError(`no service ${JSON.stringify(name)} in the twin (services: ${[...services.keys()].join(', ')})`);
+    return service;
   }
   return {
     runId: options.runId,
     network,
     services,
     hosts: network.hosts,
-    service(name) {
-      const service = services.get(name);
-      if (!service) throw new TwinError(`no service ${JSON.stringify(name)} in the twin (services: ${[...services.keys()].join(', ')})`);
+    service: serviceNamed,
+    etcd(name) {
+      const service = serviceNamed(name);
+      if (!(service instanceof EtcdCluster)) throw new TwinError(`${name} is ${service.spec.kind}, not etcd`);
       return service;
     },
-    probePort() {
-      return ETCD_PEER_PORT;
+    kafka(name) {
+      const service = serviceNamed(name);
+      if (!(service instanceof KafkaCluster)) throw new TwinError(`${name} is ${service.spec.kind}, not Kafka`);
+      return service;
+    },
+    probePort(host) {
+      const service = [...services.values()].find((s) => s.members.some((m) => m.name === host));
+      if (!service) throw new TwinError(`no service has a member ${host}`);
+      return service.probePort;
     },
     down,
     [Symbol.asyncDispose]: down,

@@ -1,54 +1,85 @@
 import { HealError, InjectionError, errorMessage } from '../../core/errors.ts';
-import { formatMs, sleep } from '../../core/units.ts';
+import { formatMs, sleep, waitFor } from '../../core/units.ts';
 import type { LeaderChurnSpec } from '../../runner/scenario/index.ts';
+import { EtcdCluster, KafkaCluster } from '../../twin/index.ts';
 import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } from '../types.ts';
 
 /**
- * Leader churn on etcd: every `every`, leadership moves from whoever leads to a seeded random
- * other member through etcd's MoveLeader (maintenance API), until the fault heals. Each move and
- * its outcome is kept as evidence.
+ * Leader churn, one vocabulary for every leader-based service: every `every`, leadership moves,
+ * until the fault heals. Each move, its outcome and how long the new leader took is evidence.
+ * - etcd: MoveLeader (maintenance API) from whoever leads to a seeded random other member;
+ * - Kafka partitions (`target: kafka`, optionally `topic` and `partition`): a seeded partition's
+ *   replicas are reordered so that a seeded other in-sync replica comes first, then a preferred
+ *   leader election makes it the leader (Kafka's Admin API);
+ * - Kafka's controller (`target: kafka.controller`): the active KRaft controller is killed (-9),
+ *   a new one is awaited, and the old one is restarted from its data.
  */
 export const leaderChurnInjector: Injector<LeaderChurnSpec> = {
   type: 'leader-churn',
 
   describe(spec) {
-    return `leader-churn ${spec.id}: move ${spec.service}'s leadership every ${formatMs(spec.everyMs)}, at ${formatMs(spec.atMs)} for ${formatMs(spec.durationMs)}`;
+    const what = spec.controller ? `${spec.service}'s active controller (kill -9, restart)`
+      : spec.topic === undefined ? `${spec.service}'s leadership`
+      : spec.partition === undefined ? `the leaders of ${spec.service} topic ${spec.topic}` : `the leader of ${spec.service} ${spec.topic}/${spec.partition}`;
+    return `leader-churn ${spec.id}: move ${what} every ${formatMs(spec.everyMs)}, at ${formatMs(spec.atMs)} for ${formatMs(spec.durationMs)}`;
   },
 
   async inject(spec, context) {
     const service = context.twin.service(spec.service);
-    const view = await service.leader();
-    if (view.leader === null) throw new InjectionError(`leader-churn ${spec.id}: ${spec.service} has no leader to move`);
-    const fault = new ActiveChurn(spec, context);
-    await fault.move();
+    const mover: Mover = service instanceof KafkaCluster
+      ? spec.controller ? new KafkaControllerMover(service, spec, context) : new KafkaPartitionMover(service, spec, context)
+      : new EtcdMover(service as EtcdCluster, spec, context);
+    await mover.precheck();
+    const fault = new ActiveChurn(spec, context, mover);
+    await fault.step();
     fault.loop();
     return fault;
   },
 };
 
-interface Move {
+/** One move of leadership, as evidence. */
+export interface Move {
   t: number;
+  /** what moved, e.g. `etcd`, `orders/2`, `controller` */
+  what: string;
   from: string;
   to: string;
   ok: boolean;
+  /** from the request until the new leader was seen, ms */
+  tookMs?: number;
   detail: string;
+}
+
+interface Mover {
+  readonly label: string;
+  readonly hosts: readonly string[];
+  precheck(): Promise<void>;
+  /** one move; `acted` is called the moment the move's action is issued */
+  move(index: number, acted: () => void): Promise<Move>;
+  /** runs once when the fault heals (e.g. restart a killed controller) */
+  settle?(): Promise<void>;
+  /** evidence about the state now */
+  now(moves: readonly Move[]): Promise<Evidence>;
 }
 
 class ActiveChurn implements ActiveFault, Verifiable {
   readonly target: string;
   readonly hosts: readonly string[];
   readonly moves: Move[] = [];
+  appliedAt: number | undefined;
   readonly #spec: LeaderChurnSpec;
   readonly #context: InjectionContext;
+  readonly #mover: Mover;
   readonly #stop = new AbortController();
   #running: Promise<void> = Promise.resolve();
   #healing: Promise<void> | undefined;
 
-  constructor(spec: LeaderChurnSpec, context: InjectionContext) {
+  constructor(spec: LeaderChurnSpec, context: InjectionContext, mover: Mover) {
     this.#spec = spec;
     this.#context = context;
-    this.target = `${spec.service} leadership`;
-    this.hosts = context.twin.service(spec.service).members.map((m) => m.name);
+    this.#mover = mover;
+    this.target = mover.label;
+    this.hosts = mover.hosts;
   }
 
   loop(): void {
@@ -56,33 +87,19 @@ class ActiveChurn implements ActiveFault, Verifiable {
       while (!this.#stop.signal.aborted) {
         await sleep(this.#spec.everyMs, this.#stop.signal);
         if (this.#stop.signal.aborted) return;
-        await this.move().catch(() => undefined);
+        await this.step().catch(() => undefined);
       }
     })();
   }
 
-  /** One step: ask the current leader to hand over to a seeded random other member. */
-  async move(): Promise<void> {
-    const service = this.#context.twin.service(this.#spec.service);
-    const view = await service.leader();
+  async step(): Promise<void> {
     const t = this.#context.now();
-    if (view.leader === null) {
-      this.moves.push({ t, from: 'none', to: 'none', ok: false, detail: 'no leader to move' });
-      return;
-    }
-    const candidates = service.members.map((m) => m.name).filter((m) => m !== view.leader).sort();
-    const to = this.#context.random.pick(`${this.#spec.id}.move[${this.moves.length}]`, candidates);
-    const targetId = service.member(to).memberId;
     try {
-      if (!targetId) throw new Error(`member id of ${to} unknown`);
-      const response = await fetch(`${service.member(view.leader).clientUrl}/v3/maintenance/transfer-leadership`, {
-        method: 'POST', body: JSON.stringify({ targetID: targetId }), signal: AbortSignal.timeout(5000),
-      });
-      const body = await response.text();
-      if (!response.ok) throw new Error(`HTTP ${response.status} ${body.trim()}`);
-      this.moves.push({ t, from: view.leader, to, ok: true, detail: `moved leadership ${view.leader} -> ${to}` });
+      this.moves.push(await this.#mover.move(this.moves.length, () => {
+        this.appliedAt ??= this.#context.now();
+      }));
     } catch (error) {
-      this.moves.push({ t, from: view.leader, to, ok: false, detail: `move ${view.leader} -> ${to} failed: ${errorMessage(error)}` });
+      this.moves.push({ t, what: this.#spec.service, from: '?', to: '?', ok: false, detail: `move failed: ${errorMessage(error)}` });
     }
   }
 
@@ -91,6 +108,7 @@ class ActiveChurn implements ActiveFault, Verifiable {
       this.#stop.abort();
       try {
         await this.#running;
+        await this.#mover.settle?.();
       } catch (error) {
         throw new HealError(`leader-churn ${this.#spec.id}: ${errorMessage(error)}`, { cause: error });
       }
@@ -98,14 +116,182 @@ class ActiveChurn implements ActiveFault, Verifiable {
     return this.#healing;
   }
 
-  /** The moves so far, and whether the cluster is led by a member moat moved leadership to. */
+  /** The moves so far, and the service's leadership now. */
   async verify(): Promise<Evidence[]> {
     const evidence: Evidence[] = this.moves.map((m) => ({ t: m.t, kind: 'leader' as const, ok: m.ok, detail: m.detail }));
-    const movedTo = new Set(this.moves.filter((m) => m.ok).map((m) => m.to));
-    // a move may be under way right now: any member moat handed leadership to counts
-    const view = await this.#context.twin.service(this.#spec.service).leader();
-    const ok = view.leader !== null && movedTo.has(view.leader);
-    evidence.push({ t: this.#context.now(), kind: 'leader', ok, detail: `${this.#spec.service} is led by ${view.leader ?? 'nobody'} (moved to so far: ${[...movedTo].join(', ') || 'none'})` });
+    evidence.push(await this.#mover.now(this.moves));
     return evidence;
+  }
+}
+
+class EtcdMover implements Mover {
+  readonly label: string;
+  readonly hosts: readonly string[];
+  readonly #etcd: EtcdCluster;
+  readonly #spec: LeaderChurnSpec;
+  readonly #context: InjectionContext;
+
+  constructor(etcd: EtcdCluster, spec: LeaderChurnSpec, context: InjectionContext) {
+    this.#etcd = etcd;
+    this.#spec = spec;
+    this.#context = context;
+    this.label = `${spec.service} leadership`;
+    this.hosts = etcd.members.map((m) => m.name);
+  }
+
+  async precheck(): Promise<void> {
+    if ((await this.#etcd.leader()).leader === null) throw new InjectionError(`leader-churn ${this.#spec.id}: ${this.#spec.service} has no leader to move`);
+  }
+
+  /** Asks the current leader to hand over to a seeded random other member. */
+  async move(index: number, acted: () => void): Promise<Move> {
+    const view = await this.#etcd.leader();
+    const t = this.#context.now();
+    const what = this.#spec.service;
+    if (view.leader === null) return { t, what, from: 'none', to: 'none', ok: false, detail: 'no leader to move' };
+    const candidates = this.#etcd.members.map((m) => m.name).filter((m) => m !== view.leader).sort();
+    const to = this.#context.random.pick(`${this.#spec.id}.move[${index}]`, candidates);
+    const targetId = this.#etcd.member(to).memberId;
+    const started = performance.now();
+    try {
+      if (!targetId) throw new Error(`member id of ${to} unknown`);
+      acted();
+      const response = await fetch(`${this.#etcd.member(view.leader).clientUrl}/v3/maintenance/transfer-leadership`, {
+        method: 'POST', body: JSON.stringify({ targetID: targetId }), signal: AbortSignal.timeout(5000),
+      });
+      const body = await response.text();
+      if (!response.ok) throw new Error(`HTTP ${response.status} ${body.trim()}`);
+      return { t, what, from: view.leader, to, ok: true, tookMs: Math.round(performance.now() - started), detail: `moved leadership ${view.leader} -> ${to}` };
+    } catch (error) {
+      return { t, what, from: view.leader, to, ok: false, detail: `move ${view.leader} -> ${to} failed: ${errorMessage(error)}` };
+    }
+  }
+
+  async now(moves: readonly Move[]): Promise<Evidence> {
+    const movedTo = new Set(moves.filter((m) => m.ok).map((m) => m.to));
+    // a move may be under way right now: any member moat handed leadership to counts
+    const view = await this.#etcd.leader();
+    const ok = view.leader !== null && movedTo.has(view.leader);
+    return { t: this.#context.now(), kind: 'leader', ok, detail: `${this.#spec.service} is led by ${view.leader ?? 'nobody'} (moved to so far: ${[...movedTo].join(', ') || 'none'})` };
+  }
+}
+
+class KafkaPartitionMover implements Mover {
+  readonly label: string;
+  readonly hosts: readonly string[];
+  readonly #kafka: KafkaCluster;
+  readonly #spec: LeaderChurnSpec;
+  readonly #context: InjectionContext;
+
+  constructor(kafka: KafkaCluster, spec: LeaderChurnSpec, context: InjectionContext) {
+    this.#kafka = kafka;
+    this.#spec = spec;
+    this.#context = context;
+    this.label = spec.topic === undefined ? `${spec.service} partition leaders` : spec.partition === undefined ? `${spec.service} ${spec.topic} leaders` : `${spec.service} ${spec.topic}/${spec.partition} leader`;
+    this.hosts = kafka.members.map((m) => m.name);
+  }
+
+  #candidates(): { topic: string; partition: number }[] {
+    const topics = this.#kafka.spec.topics.filter((t) => (this.#spec.topic === undefined || t.name === this.#spec.topic) && t.replicationFactor > 1);
+    return topics.flatMap((t) => Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition })))
+      .filter((p) => this.#spec.partition === undefined || p.partition === this.#spec.partition);
+  }
+
+  async precheck(): Promise<void> {
+    if (this.#candidates().length === 0) throw new InjectionError(`leader-churn ${this.#spec.id}: no replicated partition to churn`);
+  }
+
+  /** A seeded partition gets a seeded other in-sync replica as its leader. */
+  async move(index: number, acted: () => void): Promise<Move> {
+    const t = this.#context.now();
+    const candidates = this.#candidates();
+    const keys = candidates.map((c) => `${c.topic}/${c.partition}`).sort();
+    const key = keys.length === 1 ? keys[0]! : this.#context.random.pick(`${this.#spec.id}.partition[${index}]`, keys);
+    const state = await this.#kafka.state();
+    const partition = state.partitions.find((p) => `${p.topic}/${p.partition}` === key);
+    if (!partition) return { t, what: key, from: '?', to: '?', ok: false, detail: `${key}: not in the cluster's metadata` };
+    const from = partition.leader ?? 'none';
+    const others = partition.isr.filter((m) => m !== partition.leader).sort();
+    if (others.length === 0) return { t, what: key, from, to: 'none', ok: false, detail: `${key}: no other in-sync replica to lead (ISR ${partition.isr.join(', ') || 'empty'})` };
+    const to = this.#context.random.pick(`${this.#spec.id}.move[${index}]`, others);
+    try {
+      acted();
+      const reply = await this.#kafka.admin.call('move', { topic: partition.topic, partition: partition.partition, to: this.#kafka.nodeId(to) }, 20_000);
+      const tookMs = Math.round(Number(reply.ledMs));
+      return { t, what: key, from, to, ok: true, tookMs, detail: `moved ${key} leadership ${from} -> ${to} (led by ${to} after ${tookMs} ms)` };
+    } catch (error) {
+      return { t, what: key, from, to, ok: false, detail: `move ${key} ${from} -> ${to} failed: ${errorMessage(error)}` };
+    }
+  }
+
+  async now(moves: readonly Move[]): Promise<Evidence> {
+    const state = await this.#kafka.state();
+    const lastTo = new Map<string, string>();
+    for (const m of moves) if (m.ok) lastTo.set(m.what, m.to);
+    const held = [...lastTo].filter(([key, to]) => state.partitions.find((p) => `${p.topic}/${p.partition}` === key)?.leader === to);
+    const ok = moves.some((m) => m.ok) && held.length > 0;
+    return { t: this.#context.now(), kind: 'leader', ok, detail: `${held.length} of ${lastTo.size} moved partitions are still led by the replica moat chose (${[...lastTo].map(([k, v]) => `${k} -> ${v}`).join(', ') || 'none moved'})` };
+  }
+}
+
+class KafkaControllerMover implements Mover {
+  readonly label: string;
+  readonly hosts: readonly string[];
+  readonly #kafka: KafkaCluster;
+  readonly #spec: LeaderChurnSpec;
+  readonly #context: InjectionContext;
+  #restarting: Promise<void> = Promise.resolve();
+
+  constructor(kafka: KafkaCluster, spec: LeaderChurnSpec, context: InjectionContext) {
+    this.#kafka = kafka;
+    this.#spec = spec;
+    this.#context = context;
+    this.label = `${spec.service} active controller`;
+    this.hosts = kafka.members.map((m) => m.name);
+  }
+
+  async precheck(): Promise<void> {
+    if ((await this.#kafka.leader()).leader === null) throw new InjectionError(`leader-churn ${this.#spec.id}: ${this.#spec.service} has no active controller to move`);
+  }
+
+  /** Kills the active controller, waits for another, and restarts the killed one in the background. */
+  async move(_index: number, acted: () => void): Promise<Move> {
+    await this.#restarting; // the previous victim is back before the next kill: a quorum stays
+    const t = this.#context.now();
+    const from = (await this.#kafka.leader()).leader;
+    if (from === null) return { t, what: 'controller', from: 'none', to: 'none', ok: false, detail: 'no active controller to move' };
+    const member = this.#kafka.member(from);
+    const started = performance.now();
+    member.process.stopping = true;
+    process.kill(member.process.pid, 'SIGKILL');
+    acted();
+    let to: string | null = null;
+    try {
+      to = await waitFor('a new controller', 20_000, async () => {
+        const view = await this.#kafka.leader(1000);
+        return view.leader !== null && view.leader !== from ? view.leader : undefined;
+      }, 50);
+    } catch {
+      // reported below
+    }
+    const tookMs = Math.round(performance.now() - started);
+    this.#restarting = (async () => {
+      await member.process.exited;
+      await this.#kafka.restartMember(from);
+    })();
+    this.#restarting.catch(() => undefined);
+    if (to === null) return { t, what: 'controller', from, to: 'none', ok: false, detail: `killed controller ${from}; no new controller within 20 s` };
+    return { t, what: 'controller', from, to, ok: true, tookMs, detail: `killed controller ${from}; ${to} took over after ${tookMs} ms` };
+  }
+
+  async settle(): Promise<void> {
+    await this.#restarting;
+  }
+
+  async now(moves: readonly Move[]): Promise<Evidence> {
+    const view = await this.#kafka.leader();
+    const killed = new Set(moves.filter((m) => m.ok).map((m) => m.from));
+    const ok = view.leader !== null && moves.some((m) => m.ok);
+    return { t: this.#context.now(), kind: 'leader', ok, detail: `active controller now ${view.leader ?? 'none'} (killed so far: ${[...killed].join(', ') || 'none'})` };
   }
 }

@@ -23,7 +23,7 @@ const isolate = (id: string): PartitionSpec => ({ id, type: 'partition', mode: '
 test('isolating the leader elects a new one on the majority side; after heal all agree', { timeout: 120_000 }, async () => {
   const { twin, context } = await startTestTwin();
   await using _twin = twin;
-  const etcd = twin.service('etcd');
+  const etcd = twin.etcd('etcd');
   const before = await etcd.leader();
   assert.ok(before.leader);
 

@@ -10,7 +10,7 @@ import { startTestTwin } from '../testing.ts';
 test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and it rejoins', { timeout: 120_000 }, async () => {
   const { twin, context } = await startTestTwin(1);
   await using _twin = twin;
-  const etcd = twin.service('etcd');
+  const etcd = twin.etcd('etcd');
   const leader = (await etcd.leader()).leader!;
   const oldPid = etcd.member(leader).process.pid;
   const kill: ProcessSpec = { id: 'kill', type: 'process', action: 'kill', restart: true, atMs: 0, durationMs: 0, target: { kind: 'role', service: 'etcd', role: 'leader', source: 'etcd.leader' } };
@@ -45,6 +45,6 @@ test('pause (SIGSTOP) of a follower stops it answering; heal (SIGCONT) brings it
   const evidence = await fault.verify();
   assert.deepEqual(evidence.map((e) => e.ok), [true, true], JSON.stringify(evidence));
   await fault.heal();
-  const member = twin.service('etcd').member(host);
+  const member = twin.etcd('etcd').member(host);
   await waitFor(`${host} answering again`, 5000, async () => ((await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false)) ? true : undefined));
 });

@@ -92,8 +92,9 @@ class ActiveProcessFault implements ActiveFault, Verifiable {
     const stopped = state === 'T' || state === 't';
     const evidence: Evidence[] = [{ t, kind: 'probe', ok: stopped, detail: stopped ? `${host} (pid ${this.#pid}) is stopped (state T)` : `${host} (pid ${this.#pid}) is not stopped (state ${state ?? 'gone'})` }];
     const service = this.#context.twin.service(this.#spec.target.service);
-    const answered = await fetch(`${service.member(host).clientUrl}/health`, { signal: AbortSignal.timeout(500) }).then(() => true, () => false);
-    evidence.push({ t, kind: 'probe', ok: !answered, detail: answered ? `${host} still answered /health` : `${host} did not answer /health within 500 ms` });
+    const answered = await service.healthy(host, 500);
+    const check = service.spec.kind === 'kafka' ? 'a Kafka ApiVersions request' : '/health';
+    evidence.push({ t, kind: 'probe', ok: !answered, detail: answered ? `${host} still answered ${check}` : `${host} did not answer ${check} within 500 ms` });
     return evidence;
   }
 }

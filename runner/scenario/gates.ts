@@ -6,5 +6,7 @@ export const GATE_METRICS: Record<string, { tags: string[]; ratio: boolean; desc
   leader_election_ms: { tags: ['fault'], ratio: false, description: 'time from a fault until a new leader was seen (no new leader counts as infinite)' },
   recovery_ms: { tags: ['fault'], ratio: false, description: 'time from heal until the load is healthy again' },
   lost_writes: { tags: ['load'], ratio: false, description: 'acknowledged writes missing or changed after heal' },
+  duplicated_messages: { tags: ['load'], ratio: false, description: 'message loads: extra copies of a message in the log after heal' },
+  reordered_messages: { tags: ['load'], ratio: false, description: 'message loads: messages stored after one sent later, in the same partition' },
   false_alarms: { tags: ['detector'], ratio: false, description: 'alarms outside every fault window' },
 };

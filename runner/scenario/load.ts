@@ -12,7 +12,7 @@ import { parseDurationMs, parseRatePerSec } from '../../core/units.ts';
 import { parseSelector, parseThreshold } from '../../core/thresholds.ts';
 import { scenarioDocument, type ScenarioDocument, type FaultDocument, type DetectorDocument } from './schema.ts';
 import { ADAPTIVE_SETTINGS, type DetectorSpec, type AlarmRule } from '../../detect/index.ts';
-import type { Scenario, ServiceSpec, FaultSpec, TargetSpec, GateSpec, LoadSpec } from './model.ts';
+import type { Scenario, ServiceSpec, FaultSpec, TargetSpec, GateSpec, LoadSpec, EtcdKvLoadSpec } from './model.ts';
 import { GATE_METRICS } from './gates.ts';
 
 type Path = ReadonlyArray<string | number>;
@@ -165,29 +165,52 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     return ms;
   };
 
-  const services: ServiceSpec[] = Object.entries(document.twin.services).map(([name, spec]) => ({
-    name,
-    kind: spec.kind,
-    replicas: spec.replicas,
-    heartbeatMs: duration(spec.heartbeat, ['twin', 'services', name, 'heartbeat']),
-    electionMs: duration(spec.election, ['twin', 'services', name, 'election']),
-    preVote: spec.preVote,
-  }));
+  const services: ServiceSpec[] = Object.entries(document.twin.services).map(([name, spec]): ServiceSpec => {
+    if (spec.kind === 'kafka') {
+      const topics = Object.entries(spec.topics).map(([topic, t]) => {
+        const path = ['twin', 'services', name, 'topics', topic];
+        if (t.replicationFactor > spec.replicas) report([...path, 'replicationFactor'], `expected at most ${spec.replicas} (the brokers of ${name}), saw ${t.replicationFactor}`);
+        if (t.minInsyncReplicas > t.replicationFactor) report([...path, 'minInsyncReplicas'], `expected at most the replication factor (${t.replicationFactor}), saw ${t.minInsyncReplicas}`);
+        return { name: topic, ...t };
+      });
+      const heap = /^(\d+)([mg])$/i.exec(spec.heap);
+      if (!heap) report(['twin', 'services', name, 'heap'], `expected a heap size such as "512m" or "1g", saw ${JSON.stringify(spec.heap)}`);
+      const heapMb = heap ? Number(heap[1]) * (heap[2]!.toLowerCase() === 'g' ? 1024 : 1) : Number.NaN;
+      if (heapMb < 128) report(['twin', 'services', name, 'heap'], `a Kafka broker needs at least 128m of heap, saw ${JSON.stringify(spec.heap)}`);
+      return { name, kind: 'kafka', replicas: spec.replicas, topics, heapMb, replicaLagMs: duration(spec.replicaLag, ['twin', 'services', name, 'replicaLag']) };
+    }
+    return {
+      name,
+      kind: spec.kind,
+      replicas: spec.replicas,
+      heartbeatMs: duration(spec.heartbeat, ['twin', 'services', name, 'heartbeat']),
+      electionMs: duration(spec.election, ['twin', 'services', name, 'election']),
+      preVote: spec.preVote,
+    };
+  });
   if (services.length === 0) report(['twin', 'services'], 'expected at least one service');
   for (const service of services) {
-    if (service.electionMs < 5 * service.heartbeatMs) {
+    if (service.kind === 'etcd' && service.electionMs < 5 * service.heartbeatMs) {
       report(['twin', 'services', service.name, 'election'], `etcd needs election >= 5 x heartbeat (${service.heartbeatMs} ms), saw ${service.electionMs} ms`);
     }
   }
   const serviceByName = new Map(services.map((s) => [s.name, s]));
 
-  const load: LoadSpec[] = document.load.map((spec, i) => {
+  const load: LoadSpec[] = document.load.map((spec, i): LoadSpec => {
     const target = serviceByName.get(spec.target);
+    const wants = spec.kind === 'kafka' ? 'kafka' : 'etcd';
     if (!target) report(['load', i, 'target'], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(spec.target)}`);
+    else if (target.kind !== wants) report(['load', i, 'target'], `a ${spec.kind} load needs a ${wants} service, and ${spec.target} is ${target.kind}`);
     const ratePerSec = parseRatePerSec(spec.rate);
     if (ratePerSec === undefined || ratePerSec <= 0) report(['load', i, 'rate'], `expected a rate such as "200/s" or "30/m", saw ${JSON.stringify(spec.rate)}`);
+    if (spec.kind === 'kafka') {
+      if (target?.kind === 'kafka' && !target.topics.some((t) => t.name === spec.topic)) {
+        report(['load', i, 'topic'], `expected a topic of ${spec.target} (${target.topics.map((t) => t.name).join(', ') || 'it declares none: add one under twin.services.' + spec.target + '.topics'}), saw ${JSON.stringify(spec.topic)}`);
+      }
+      return { name: spec.name, kind: 'kafka', target: spec.target, topic: spec.topic, ratePerSec: ratePerSec ?? Number.NaN, timeoutMs: duration(spec.timeout, ['load', i, 'timeout']), messageBytes: spec.messageBytes };
+    }
     if (Math.abs(spec.mix.put + spec.mix.get - 1) > 1e-9) report(['load', i, 'mix'], `expected put + get = 1, saw ${spec.mix.put} + ${spec.mix.get}`);
-    let shape: LoadSpec['shape'];
+    let shape: EtcdKvLoadSpec['shape'];
     if (spec.shape) {
       const file = resolve(baseDir, spec.shape.file);
       try {
@@ -207,7 +230,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     loadNames.add(spec.name);
   });
 
-  const prometheus = document.observe.prometheus ?? services.map((s) => s.name);
+  const prometheus = document.observe.prometheus ?? services.filter((s) => s.kind === 'etcd').map((s) => s.name);
   prometheus.forEach((name, i) => {
     if (!serviceByName.has(name)) report(['observe', 'prometheus', i], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(name)}`);
   });
@@ -367,12 +390,35 @@ function buildFault(fault: FaultDocument, index: number, services: ReadonlyMap<s
     return parsed;
   };
   if (fault.type === 'leader-churn') {
-    const service = services.get(fault.target);
-    if (!service) report(['faults', index, 'target'], `expected a service of the twin whose leader moves (${[...services.keys()].join(', ')}), saw ${JSON.stringify(fault.target)}`);
-    else if (service.replicas < 2) report(['faults', index, 'target'], `${fault.target} has ${service.replicas} member: leadership has nowhere to move`);
+    const path: Path = ['faults', index, 'target'];
+    const controller = fault.target.endsWith('.controller');
+    const name = controller ? fault.target.slice(0, -'.controller'.length) : fault.target;
+    const service = services.get(name);
+    const kafkaTargets = [...services.values()].filter((s) => s.kind === 'kafka').map((s) => `${s.name}.controller`);
+    if (!service) report(path, `expected a service of the twin whose leaders move (${[...services.keys(), ...kafkaTargets].join(', ')}), saw ${JSON.stringify(fault.target)}`);
+    else if (service.replicas < 2) report(path, `${name} has ${service.replicas} member: leadership has nowhere to move`);
+    else if (controller && service.kind !== 'kafka') report(path, `.controller applies to a Kafka service (${kafkaTargets.join(', ') || 'the twin has none'}); for ${name}, target the service itself`);
+    if (service?.kind !== 'kafka' || controller) {
+      if (fault.topic !== undefined) report(['faults', index, 'topic'], `topic applies to Kafka partition leaders (target: a Kafka service), not to ${fault.target}`);
+      if (fault.partition !== undefined) report(['faults', index, 'partition'], `partition applies to Kafka partition leaders (target: a Kafka service), not to ${fault.target}`);
+    } else {
+      const topic = fault.topic === undefined ? undefined : service.topics.find((t) => t.name === fault.topic);
+      if (fault.topic !== undefined && !topic) report(['faults', index, 'topic'], `expected a topic of ${name} (${service.topics.map((t) => t.name).join(', ') || 'none declared'}), saw ${JSON.stringify(fault.topic)}`);
+      if (fault.topic === undefined && service.topics.length === 0) report(path, `${name} declares no topics: partition leaders have nothing to churn (add twin.services.${name}.topics, or target ${name}.controller)`);
+      if (fault.partition !== undefined) {
+        if (fault.topic === undefined) report(['faults', index, 'partition'], 'partition needs topic');
+        else if (topic && fault.partition >= topic.partitions) report(['faults', index, 'partition'], `${fault.topic} has partitions 0-${topic.partitions - 1}, saw ${fault.partition}`);
+      }
+      if (topic && topic.replicationFactor < 2) report(['faults', index, 'topic'], `${fault.topic} has one replica: its leadership has nowhere to move`);
+    }
     const everyMs = duration(fault.every, ['faults', index, 'every']);
     if (everyMs < 200) report(['faults', index, 'every'], `expected at least 200ms between moves, saw ${JSON.stringify(fault.every)}`);
-    return { ...base, type: 'leader-churn', service: fault.target, everyMs };
+    return {
+      ...base, type: 'leader-churn', service: name, everyMs,
+      ...(controller ? { controller: true } : {}),
+      ...(fault.topic === undefined ? {} : { topic: fault.topic }),
+      ...(fault.partition === undefined ? {} : { partition: fault.partition }),
+    };
   }
   if (fault.type === 'process') {
     if (fault.action === 'pause' && fault.restart === false) report(['faults', index, 'restart'], 'restart applies to kill only');

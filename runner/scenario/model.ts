@@ -19,7 +19,9 @@ export interface Scenario {
 }
 
 
-export interface ServiceSpec {
+export type ServiceSpec = EtcdServiceSpec | KafkaServiceSpec;
+
+export interface EtcdServiceSpec {
   name: string;
   kind: 'etcd';
   replicas: number;
@@ -28,7 +30,37 @@ export interface ServiceSpec {
   preVote: boolean;
 }
 
-export interface LoadSpec {
+export interface KafkaTopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  minInsyncReplicas: number;
+}
+
+/** Apache Kafka in KRaft mode: every member is a broker and a controller. */
+export interface KafkaServiceSpec {
+  name: string;
+  kind: 'kafka';
+  replicas: number;
+  topics: KafkaTopicSpec[];
+  heapMb: number;
+  replicaLagMs: number;
+}
+
+export type LoadSpec = EtcdKvLoadSpec | KafkaLoadSpec;
+
+/** An idempotent acks=all producer at a fixed arrival rate and a consumer group on one topic. */
+export interface KafkaLoadSpec {
+  name: string;
+  kind: 'kafka';
+  target: string;
+  topic: string;
+  ratePerSec: number;
+  timeoutMs: number;
+  messageBytes: number;
+}
+
+export interface EtcdKvLoadSpec {
   name: string;
   kind: 'etcd-kv';
   target: string;
@@ -59,8 +91,12 @@ export type PartitionSpec = FaultTiming & { type: 'partition' } & (
 /** Signals to a twin process: kill -9 (restarted on heal unless `restart: false`), or SIGSTOP/SIGCONT. */
 export type ProcessSpec = FaultTiming & { type: 'process'; action: 'kill' | 'pause'; target: TargetSpec; restart: boolean };
 
-/** Leadership moved every `everyMs` to a seeded random other member (etcd MoveLeader). */
-export type LeaderChurnSpec = FaultTiming & { type: 'leader-churn'; service: string; everyMs: number };
+/**
+ * Leadership moved every `everyMs`: etcd's leader (MoveLeader to a seeded random other member),
+ * Kafka partition leaders (replicas reordered, then a preferred election; a seeded partition of
+ * `topic`, or `partition`), or Kafka's active KRaft controller (`controller`: killed and restarted).
+ */
+export type LeaderChurnSpec = FaultTiming & { type: 'leader-churn'; service: string; everyMs: number; controller?: boolean; topic?: string; partition?: number };
 
 export type FaultSpec = PartitionSpec | ProcessSpec | LeaderChurnSpec;
 

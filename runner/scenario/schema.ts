@@ -19,7 +19,26 @@ const etcdService = z.strictObject({
   preVote: z.boolean().default(false),
 });
 
-export const serviceDocument = z.discriminatedUnion('kind', [etcdService]);
+const kafkaTopic = z.strictObject({
+  partitions: z.int().min(1).max(1000).default(3),
+  /** copies of each partition; at most the number of brokers */
+  replicationFactor: z.int().min(1).max(7).default(3),
+  /** with acks=all, how many copies must have a write before it is acknowledged */
+  minInsyncReplicas: z.int().min(1).max(7).default(2),
+});
+
+const kafkaService = z.strictObject({
+  kind: z.literal('kafka'),
+  /** brokers, each also a KRaft controller */
+  replicas: z.int().min(1).max(7).default(3),
+  topics: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, { error: 'expected a Kafka topic name: letters, digits, ".", "_" and "-" (at most 100)' }), kafkaTopic).default({}),
+  /** JVM heap per broker */
+  heap: text.default('512m'),
+  /** a follower out of step this long leaves the ISR (Kafka's replica.lag.time.max.ms; its default is 30s) */
+  replicaLag: text.default('10s'),
+});
+
+export const serviceDocument = z.discriminatedUnion('kind', [etcdService, kafkaService]);
 
 const etcdKvLoad = z.strictObject({
   name,
@@ -33,7 +52,18 @@ const etcdKvLoad = z.strictObject({
   shape: z.strictObject({ file: text, speedup: z.number().positive().default(1), series: text.optional() }).optional(),
 });
 
-export const loadDocument = z.discriminatedUnion('kind', [etcdKvLoad]);
+const kafkaLoad = z.strictObject({
+  name,
+  kind: z.literal('kafka'),
+  target: text,
+  topic: text,
+  rate: text,
+  /** the producer's delivery timeout: an acknowledgement later than this is an error */
+  timeout: text.default('10s'),
+  messageBytes: z.int().min(32).max(1_000_000).default(100),
+});
+
+export const loadDocument = z.discriminatedUnion('kind', [etcdKvLoad, kafkaLoad]);
 
 const faultCommon = { id: name.optional(), at: text, duration: text };
 
@@ -49,7 +79,16 @@ const processFault = z.strictObject({
   restart: z.boolean().default(true),
 });
 
-const leaderChurnFault = z.strictObject({ ...faultCommon, type: z.literal('leader-churn'), target: text, every: text.default('2s') });
+const leaderChurnFault = z.strictObject({
+  ...faultCommon, type: z.literal('leader-churn'),
+  /** a service (`etcd`, `kafka`: partition leaders), or `kafka.controller` */
+  target: text,
+  every: text.default('2s'),
+  /** Kafka: churn this topic's partitions only (default: every topic of the service) */
+  topic: text.optional(),
+  /** Kafka: churn this partition only (needs topic) */
+  partition: z.int().min(0).optional(),
+});
 
 export const faultDocument = z.discriminatedUnion('type', [partitionFault, processFault, leaderChurnFault]);
 

@@ -2,8 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TwinError, errorMessage } from '../../core/errors.ts';
 import { sleep, waitFor } from '../../core/units.ts';
-import type { ServiceSpec } from '../../runner/scenario/index.ts';
+import type { EtcdServiceSpec, ServiceSpec } from '../../runner/scenario/index.ts';
 import type { NetnsNetwork, ManagedProcess } from '../backends/netns/network.ts';
+import type { LeaderView, MemberView, TwinService } from './types.ts';
+
+export type { LeaderView, MemberView } from './types.ts';
 
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
@@ -20,37 +23,19 @@ export interface EtcdMember {
   memberId?: string;
 }
 
-/** What each member says about leadership at one moment. */
-export interface MemberView {
-  member: string;
-  reachable: boolean;
-  memberId?: string;
-  leader?: string;
-  raftTerm?: number;
-  error?: string;
-}
-
-export interface LeaderView {
-  /** The leader in the highest term any reachable member reports, or null when none has one. */
-  leader: string | null;
-  term: number;
-  views: MemberView[];
-  /** Whether every reachable member names the same leader. */
-  agreed: boolean;
-}
-
 /** Host names for a service's members: `etcd-1`, `etcd-2`, … */
 export function memberNames(spec: Pick<ServiceSpec, 'name' | 'replicas'>): string[] {
   return Array.from({ length: spec.replicas }, (_, i) => `${spec.name}-${i + 1}`);
 }
 
 /** A running etcd cluster of Debian's etcd 3.4, one member per netns host. */
-export class EtcdCluster {
-  readonly spec: ServiceSpec;
+export class EtcdCluster implements TwinService {
+  readonly spec: EtcdServiceSpec;
   readonly members: EtcdMember[];
+  readonly probePort = ETCD_PEER_PORT;
   readonly #network: NetnsNetwork;
 
-  private constructor(spec: ServiceSpec, members: EtcdMember[], network: NetnsNetwork) {
+  private constructor(spec: EtcdServiceSpec, members: EtcdMember[], network: NetnsNetwork) {
     this.spec = spec;
     this.members = members;
     this.#network = network;
@@ -80,7 +65,7 @@ export class EtcdCluster {
     });
   }
 
-  static async start(options: { spec: ServiceSpec; network: NetnsNetwork; dataDir: string; runId: string; readyTimeoutMs?: number }): Promise<EtcdCluster> {
+  static async start(options: { spec: EtcdServiceSpec; network: NetnsNetwork; dataDir: string; runId: string; readyTimeoutMs?: number }): Promise<EtcdCluster> {
     const { spec, network, dataDir, runId } = options;
     const names = memberNames(spec);
     const initialCluster = names.map((name) => `${name}=http://${network.host(name).ip}:${ETCD_PEER_PORT}`).join(',');
@@ -185,6 +170,11 @@ export class EtcdCluster {
     const leader = newest[0]?.leader ?? null;
     const agreed = reachable.length > 0 && reachable.every((v) => v.leader === leader);
     return { leader, term, views, agreed };
+  }
+
+  /** Whether the member answers /health (a paused process does not). */
+  async healthy(name: string, timeoutMs = 500): Promise<boolean> {
+    return fetch(`${this.member(name).clientUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) }).then(() => true, () => false);
   }
 
   async stop(): Promise<void> {

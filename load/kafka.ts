@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processStartTime, type Ledger } from '../runner/ledger.ts';
+import type { KafkaLoadSpec } from '../runner/scenario/index.ts';
+import type { KafkaInstall } from '../twin/services/kafka.ts';
+import type { RequestRecord } from './open-model.ts';
+import { loadSeries, type LoadPoint } from './summarize.ts';
+import type { Load, LoadResult } from './types.ts';
+
+export const KAFKA_OPS = ['produce', 'consume'] as const;
+
+const LOG4J = join(dirname(fileURLToPath(import.meta.url)), '..', 'twin', 'services', 'kafka', 'log4j2.properties');
+
+/** What the agent reports after the read-back. */
+interface AgentResult {
+  acked: number;
+  lost?: number;
+  duplicated?: number;
+  reordered?: number;
+  indeterminateApplied?: number;
+  lostSample?: string[];
+  partitions?: { partition: number; acked: number; stored: number; lost: number; duplicated: number; reordered: number }[];
+  sent: number;
+  consumed: number;
+  redelivered: number;
+  ackedNotConsumed: number;
+  readBackError?: string;
+}
+
+/**
+ * Kafka load through Kafka's own Java clients (moat's agent, a separate JVM): an idempotent
+ * acks=all producer at a fixed arrival rate, latency from each message's due time, and a consumer
+ * group on the same topic (end-to-end latency, redeliveries, lag). After heal the agent reads
+ * every partition back: lost, duplicated and reordered messages, per partition.
+ */
+export class KafkaLoad implements Load {
+  readonly spec: KafkaLoadSpec;
+  readonly #child: ChildProcess;
+  readonly #requestsFile: string;
+  readonly #ledger: Ledger;
+  readonly #key: string;
+  readonly #lag: { t: number; v: number }[] = [];
+  readonly #result: Promise<AgentResult | undefined>;
+  readonly #exited: Promise<number>;
+  #stopped = false;
+
+  constructor(options: { spec: KafkaLoadSpec; install: KafkaInstall; bootstrap: string; partitions: number; runId: string; clockZeroEpochMs: number; runDir: string; ledger: Ledger }) {
+    const { spec } = options;
+    this.spec = spec;
+    this.#ledger = options.ledger;
+    this.#requestsFile = join(options.runDir, `requests-${spec.name}.tsv`);
+    const config = {
+      bootstrap: options.bootstrap, topic: spec.topic, partitions: options.partitions, ratePerSec: spec.ratePerSec, timeoutMs: spec.timeoutMs,
+      messageBytes: spec.messageBytes, clockZeroEpochMs: options.clockZeroEpochMs, tag: `${options.runId}-${spec.name}`,
+      requestsFile: this.#requestsFile, ackFile: join(options.runDir, `acked-writes-${spec.name}.tsv`),
+    };
+    const name = `load-${spec.name}`;
+    this.#key = this.#ledger.add({ kind: 'process', name });
+    this.#child = spawn('java', ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', options.install.agentClasspath, 'MoatKafkaAgent', 'load', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const pid = this.#child.pid;
+    if (pid !== undefined) this.#ledger.update(this.#key, { kind: 'process', name, pid, startTime: processStartTime(pid) ?? '' });
+    const log = createWriteStream(join(options.runDir, 'logs', `${name}.log`), { flags: 'a' });
+    this.#child.stderr!.pipe(log);
+    this.#exited = new Promise((resolve) => this.#child.on('exit', (code) => {
+      this.#ledger.remove(this.#key);
+      resolve(code ?? 1);
+    }));
+    this.#result = new Promise((resolve) => {
+      createInterface({ input: this.#child.stdout! }).on('line', (line) => {
+        let message: { type?: string; t?: number; lag?: number } & Partial<AgentResult>;
+        try {
+          message = JSON.parse(line);
+        } catch {
+          return;
+        }
+        if (message.type === 'lag' && typeof message.t === 'number' && typeof message.lag === 'number' && message.lag >= 0) this.#lag.push({ t: message.t, v: message.lag });
+        if (message.type === 'result') resolve(message as AgentResult);
+      });
+      void this.#exited.then(() => resolve(undefined));
+    });
+  }
+
+  /** The agent starts producing as soon as it runs. */
+  start(): void {}
+
+  /** Stops producing; the agent then lets the group catch up and reads every partition back. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#child.exitCode === null) this.#child.stdin!.write('stop\n');
+  }
+
+  #records(): RequestRecord[] {
+    if (!existsSync(this.#requestsFile)) return [];
+    const records: RequestRecord[] = [];
+    for (const line of readFileSync(this.#requestsFile, 'utf8').split('\n')) {
+      const [op, due, latency, ok] = line.split('\t');
+      if (ok === undefined) continue;
+      records.push({ op: op === 'produce' ? 0 : 1, dueMs: Number(due), latencyMs: Number(latency), ok: ok === '1', lagMs: 0 });
+    }
+    return records;
+  }
+
+  /** Per-second series with the same names as every load (`op` produce and consume), plus consumer lag. */
+  series(): LoadPoint[] {
+    const points = loadSeries(this.spec.name, KAFKA_OPS, this.#records());
+    for (const { t, v } of this.#lag) points.push({ name: 'kafka_consumer_lag', labels: { load: this.spec.name }, t, v });
+    return points;
+  }
+
+  async result(): Promise<LoadResult> {
+    await this.stop();
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 120_000);
+    const agent = await this.#result;
+    await this.#exited;
+    clearTimeout(timer);
+    const records = this.#records();
+    const byOp: LoadResult['byOp'] = {};
+    for (const [index, op] of KAFKA_OPS.entries()) {
+      const list = records.filter((r) => r.op === index);
+      byOp[op] = { requests: list.length, errors: list.filter((r) => !r.ok).length, latenciesMs: list.map((r) => r.latencyMs) };
+    }
+    const produce = byOp.produce!;
+    const result: LoadResult = {
+      name: this.spec.name,
+      requests: produce.requests,
+      errors: produce.errors,
+      availability: produce.requests === 0 ? 1 : 1 - produce.errors / produce.requests,
+      byOp,
+      ackedWrites: agent?.acked ?? 0,
+      lostWrites: agent?.lost ?? 0,
+      lostKeys: agent?.lostSample ?? [],
+      indeterminateApplied: agent?.indeterminateApplied ?? 0,
+      scheduleLagP99Ms: 0,
+    };
+    if (!agent) {
+      result.readBackError = 'the Kafka load agent exited without a result (see its log)';
+      return result;
+    }
+    if (agent.readBackError) {
+      result.readBackError = agent.readBackError;
+      result.lostWrites = agent.acked;
+      return result;
+    }
+    result.messages = {
+      duplicated: agent.duplicated ?? 0,
+      reordered: agent.reordered ?? 0,
+      consumed: agent.consumed,
+      redelivered: agent.redelivered,
+      ackedNotConsumed: agent.ackedNotConsumed,
+      partitions: agent.partitions ?? [],
+    };
+    return result;
+  }
+
+  close(): void {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+  }
+}

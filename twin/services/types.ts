@@ -1,0 +1,62 @@
+import type { ServiceSpec } from '../../runner/scenario/index.ts';
+import type { ManagedProcess } from '../backends/netns/network.ts';
+import type { SeriesStore } from '../../observe/series-store.ts';
+
+/** One member of a twin service: a process on its own netns host. */
+export interface ServiceMember {
+  name: string;
+  ip: string;
+  /** the member's current process; replaced by `restartMember` */
+  process: ManagedProcess;
+  /** the command line, so a killed member comes back as it was */
+  args: string[];
+}
+
+/** What each member says about leadership at one moment. */
+export interface MemberView {
+  member: string;
+  reachable: boolean;
+  memberId?: string;
+  leader?: string;
+  raftTerm?: number;
+  error?: string;
+}
+
+export interface LeaderView {
+  /** The leader in the highest term any reachable member reports, or null when none has one. */
+  leader: string | null;
+  term: number;
+  views: MemberView[];
+  /** Whether every reachable member names the same leader. */
+  agreed: boolean;
+}
+
+/** Where a service reports what the run loop should record while it observes. */
+export interface ServiceObservation {
+  store: SeriesStore;
+  now(): number;
+  intervalMs: number;
+  /** a timeline event, e.g. a Kafka partition's leader change */
+  event(kind: 'leader-change', detail: string): void;
+}
+
+/**
+ * A leader-based service of the twin (etcd, Kafka). Faults find members, leaders and health
+ * through this, whatever the service is.
+ */
+export interface TwinService {
+  readonly spec: ServiceSpec;
+  readonly members: readonly ServiceMember[];
+  member(name: string): ServiceMember;
+  /** who leads the service (etcd: the raft leader; Kafka: the active KRaft controller) */
+  leader(timeoutMs?: number): Promise<LeaderView>;
+  /** whether the member answers its own protocol within the timeout (a paused process does not) */
+  healthy(name: string, timeoutMs?: number): Promise<boolean>;
+  /** starts a killed member again with its data and command line; resolves once it serves */
+  restartMember(name: string, timeoutMs?: number): Promise<void>;
+  /** a port every member listens on, for probe connections across a partition */
+  readonly probePort: number;
+  /** extra series the service polls itself, until the returned stop is called */
+  observe?(observation: ServiceObservation): () => Promise<void>;
+  stop(): Promise<void>;
+}
