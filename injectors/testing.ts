@@ -7,21 +7,23 @@ import { resolveTarget } from '../runner/targets.ts';
 import { SeededRandom } from '../core/random.ts';
 import { twinUp, type StartedTwin } from '../twin/index.ts';
 import type { InjectionContext } from './types.ts';
+import type { ServiceSpec } from '../runner/scenario/index.ts';
 
 /**
- * For injector tests: a real 3-member etcd twin in throw-away state and log folders, and the
+ * For injector tests: a real twin (by default a 3-member etcd cluster) in throw-away state and log folders, and the
  * injection context the run loop would give (targeting and randomness from `seed`). Dispose of
  * the twin with `await using`.
  */
-export async function startTestTwin(seed = 1): Promise<{ twin: StartedTwin; context: InjectionContext; random: SeededRandom }> {
+export async function startTestTwin(seed = 1, services: ServiceSpec[] = [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }]): Promise<{ twin: StartedTwin; context: InjectionContext; random: SeededRandom; ledger: Ledger; logDir: string }> {
   const runId = randomBytes(3).toString('hex');
   const ledger = Ledger.open(runId, { stateDir: mkdtempSync(join(tmpdir(), 'moat-state-')) });
-  const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir: mkdtempSync(join(tmpdir(), 'moat-logs-')) });
+  const logDir = mkdtempSync(join(tmpdir(), 'moat-logs-'));
+  const twin = await twinUp({ backend: 'netns', services }, { runId, ledger, logDir });
   const random = new SeededRandom(seed);
   const started = Date.now();
   const context: InjectionContext = {
     runId, twin, ledger, random, faultIndex: 0, intervalMs: 1000, now: () => Date.now() - started,
     resolve: (target, what, exclude) => resolveTarget(twin, target, random, what, exclude),
   };
-  return { twin, context, random };
+  return { twin, context, random, ledger, logDir };
 }

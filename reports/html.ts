@@ -251,14 +251,16 @@ function gatesBlock(journal: Journal): string {
 
 function loadBlock(journal: Journal): string {
   if (journal.load.length === 0) return '<p class="muted">No load ran.</p>';
-  const integrity = table(['load', 'acknowledged writes', 'lost', 'duplicated', 'unacknowledged but applied', 'read-back'], journal.load.map((l) => [
-    e(l.name), e(l.ackedWrites), l.lostWrites === 0 ? '<span class="ok">0</span>' : `<span class="bad">${e(l.lostWrites)}</span>`, '<span class="muted">n/a (keys are unique)</span>', e(l.indeterminateApplied), l.readBackError ? `<span class="bad">${e(l.readBackError)}</span>` : 'complete',
-  ]), [1, 2, 4]);
+  const count = (n: number | undefined, na: string) => (n === undefined ? `<span class="muted">${na}</span>` : n === 0 ? '<span class="ok">0</span>' : `<span class="bad">${e(n)}</span>`);
+  const integrity = table(['load', 'acknowledged writes', 'lost', 'duplicated', 'reordered', 'unacknowledged but applied', 'read-back'], journal.load.map((l) => [
+    e(l.name), e(l.ackedWrites), count(l.lostWrites, ''), count(l.messages?.duplicated, 'n/a (keys are unique)'), count(l.messages?.reordered, 'n/a'), e(l.indeterminateApplied), l.readBackError ? `<span class="bad">${e(l.readBackError)}</span>` : 'complete',
+  ]), [1, 2, 3, 4, 5]);
+  const partitions = journal.load.filter((l) => l.messages && l.messages.partitions.length > 0).map((l) => `<details><summary>${e(l.name)} per partition (consumer group: ${e(l.messages!.consumed)} received, ${e(l.messages!.redelivered)} redelivered, ${e(l.messages!.ackedNotConsumed)} acknowledged but never received)</summary>${table(['partition', 'acknowledged', 'stored', 'lost', 'duplicated', 'reordered'], l.messages!.partitions.map((p) => [e(p.partition), e(p.acked), e(p.stored), count(p.lost, ''), count(p.duplicated, ''), count(p.reordered, '')]), [0, 1, 2, 3, 4, 5])}</details>`).join('');
   const ops = table(['load', 'op', 'requests', 'errors', 'availability', 'p50', 'p99', 'max'], journal.load.flatMap((l) => Object.entries(l.byOp).map(([op, o]) => [
     e(l.name), e(op), e(o.requests), e(o.errors), o.requests ? e(`${((1 - o.errors / o.requests) * 100).toFixed(2)}%`) : '-', e(ms(o.p50Ms)), e(ms(o.p99Ms)), e(ms(o.maxMs)),
   ])), [2, 3, 4, 5, 6, 7]);
   const lost = journal.load.filter((l) => l.lostKeys.length > 0).map((l) => `<details><summary>lost keys of ${e(l.name)}</summary><pre>${e(l.lostKeys.join('\n'))}</pre></details>`).join('');
-  return integrity + ops + lost;
+  return integrity + partitions + ops + lost;
 }
 
 function faultEvidenceBlock(journal: Journal): string {

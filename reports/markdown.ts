@@ -83,7 +83,9 @@ export function renderMarkdown(journal: Journal): string {
     l.name, op, o.requests, o.errors, o.requests ? `${((1 - o.errors / o.requests) * 100).toFixed(2)}%` : '-', ms(o.p50Ms), ms(o.p99Ms), ms(o.maxMs),
   ]))));
   for (const l of journal.load) {
-    out.push('', `${cell(l.name)}: ${l.ackedWrites} acknowledged writes, **${l.lostWrites} lost**${l.indeterminateApplied ? `, ${l.indeterminateApplied} unacknowledged writes found applied` : ''}; schedule lag p99 ${ms(l.scheduleLagP99Ms)}${l.readBackError ? `; read-back failed: ${cell(l.readBackError)}` : ''}`);
+    const m = l.messages;
+    const messages = m ? `, **${m.duplicated} duplicated**, **${m.reordered} reordered**; consumer group received ${m.consumed} (${m.redelivered} redelivered, ${m.ackedNotConsumed} acknowledged but never received)` : '';
+    out.push('', `${cell(l.name)}: ${l.ackedWrites} acknowledged writes, **${l.lostWrites} lost**${messages}${l.indeterminateApplied ? `, ${l.indeterminateApplied} unacknowledged writes found applied` : ''}${m ? '' : `; schedule lag p99 ${ms(l.scheduleLagP99Ms)}`}${l.readBackError ? `; read-back failed: ${cell(l.readBackError)}` : ''}`);
   }
 
   if (journal.gates.length > 0) {

@@ -4,6 +4,9 @@
  * of the recent actuation times of that kind. The journal records both the lead and the actuation
  * time, so the precision figures stay checkable.
  */
+/** A lead never exceeds this: longer actions (a restart that waits for health) are not actuation latency. */
+export const MAX_LEAD_MS = 250;
+
 export class ActuationLead {
   readonly #recent: number[] = [];
   readonly #initialMs: number;
@@ -14,11 +17,11 @@ export class ActuationLead {
     this.#window = window;
   }
 
-  /** How early to start the next action, ms. */
+  /** How early to start the next action, ms (at most MAX_LEAD_MS). */
   get leadMs(): number {
-    if (this.#recent.length === 0) return this.#initialMs;
+    if (this.#recent.length === 0) return Math.min(MAX_LEAD_MS, this.#initialMs);
     const sorted = [...this.#recent].sort((a, b) => a - b);
-    return sorted[sorted.length >> 1]!;
+    return Math.min(MAX_LEAD_MS, sorted[sorted.length >> 1]!);
   }
 
   observe(actuationMs: number): void {

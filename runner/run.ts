@@ -283,8 +283,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         scheduledAt: spec.atMs, appliedAt: null, healedAt: null, verified: { ok: false, evidence: [] }, recoveryMs: null,
       };
       journal.faults.push(fault);
-      const lead = leads.get(spec.type) ?? { inject: new ActuationLead(15), heal: new ActuationLead(25) };
-      leads.set(spec.type, lead);
+      // leads are learnt per kind of action: a pause heals in microseconds, a kill's restart in seconds
+      const kind = `${spec.type}:${spec.type === 'process' ? spec.action : spec.type === 'partition' ? spec.mode : spec.service}`;
+      const lead = leads.get(kind) ?? { inject: new ActuationLead(15), heal: new ActuationLead(25) };
+      leads.set(kind, lead);
       const injectLeadMs = lead.inject.leadMs;
       await sleepUntil(spec.atMs - injectLeadMs);
       const context: InjectionContext = {
@@ -320,7 +322,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         record('fault-verified', `${spec.id}: ${fault.verified.ok ? 'took effect' : 'NOT verified'} (${evidence.filter((e) => e.ok).length}/${evidence.length} checks)`);
       })() : Promise.resolve();
       verification.catch(() => undefined);
-      const healLeadMs = lead.heal.leadMs;
+      const healLeadMs = Math.min(lead.heal.leadMs, spec.durationMs / 4);
       await sleepUntil(appliedAt + spec.durationMs - healLeadMs);
       const healStart = now();
       await activity(`heal ${spec.id}`, () => injected.heal());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what moat and its tests need, once: npm packages (with the pinned Node 24), the
-# Debian packages of the twin (etcd, nftables, iproute2), and what the report tests use
+# Debian packages of the twin (etcd, nftables, iproute2, Java 17 and Maven for Kafka), the Kafka
+# jars (scripts/install-kafka.sh, cached in ~/.cache/moat), and what the report tests use
 # (chromium to render the HTML report, libxml2-utils to check JUnit against its schema), and
 # bpftrace with tracefs mounted for the eBPF probes. Idempotent: a second run changes nothing.
 # Packages come from the machine's own apt and npm configuration; no mirror is named here.
@@ -12,7 +13,7 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace )
+declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace [java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless [mvn]=maven )
 missing=()
 for program in "${!package_for[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${package_for[$program]}")
@@ -25,6 +26,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # shellcheck disable=SC2207
+  missing=($(printf '%s\n' "${missing[@]}" | sort -u))
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
@@ -33,6 +36,9 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "setup: moat needs root for network namespaces and nftables (try sudo)" >&2
   exit 1
 fi
+
+# Apache Kafka for Kafka twins: jars from Maven Central, cached outside the repository.
+bash scripts/install-kafka.sh
 
 # eBPF probes attach to kernel tracepoints, which bpftrace finds through tracefs.
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then

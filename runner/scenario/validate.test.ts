@@ -15,6 +15,35 @@ faults:
   - { id: cut, type: partition, mode: isolate, target: etcd.leader, at: 10s, duration: 5s }
 `;
 
+const KAFKA = `name: kafka-ok
+twin:
+  services:
+    etcd: { kind: etcd, replicas: 3 }
+    kafka:
+      kind: kafka
+      topics:
+        orders: { partitions: 6, replicationFactor: 3 }
+load:
+  - { name: orders, kind: kafka, target: kafka, topic: orders, rate: 100/s }
+baseline:
+  warmup: 10s
+faults:
+  - { id: churn, type: leader-churn, target: kafka, topic: orders, partition: 1, at: 10s, duration: 5s }
+  - { id: ctl, type: leader-churn, target: kafka.controller, every: 5s, at: 20s, duration: 10s }
+  - { id: kill, type: process, action: kill, target: kafka.follower, at: 40s, duration: 10s }
+`;
+
+const KAFKA_UNKNOWN_TOPIC = [
+  '10 load[0].topic: expected a topic of kafka (orders), saw "payments"',
+  '14 faults[0].topic: expected a topic of kafka (orders), saw "refunds"',
+];
+const KAFKA_BAD_TARGETS = [
+  '8 twin.services.kafka.topics.orders.replicationFactor: expected at most 3 (the brokers of kafka), saw 4',
+  '10 load[0].target: a kafka load needs a kafka service, and etcd is etcd',
+  '14 faults[0].partition: orders has partitions 0-5, saw 6',
+  '15 faults[1].target: .controller applies to a Kafka service (kafka.controller); for etcd, target the service itself',
+];
+
 function problems(text: string): string[] {
   try {
     parseScenario(text, 'bad.yaml');
@@ -80,7 +109,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     name: 'gates: unknown metric, unknown tag, bad threshold',
     text: VALID + 'gates:\n  latency: ["p(99) < 10"]\n  "latency_ms{route:put}": ["p(99) < 10"]\n  availability: ["> lots"]\n',
     expected: [
-      '12 gates.latency: unknown metric "latency" (expected one of availability, latency_ms, ttd_ms, leader_election_ms, recovery_ms, lost_writes, false_alarms)',
+      '12 gates.latency: unknown metric "latency" (expected one of availability, latency_ms, ttd_ms, leader_election_ms, recovery_ms, lost_writes, duplicated_messages, reordered_messages, false_alarms)',
       '13 gates.latency_ms{route:put}: metric latency_ms has no tag "route" (tags: load, op)',
       '14 gates.availability[0]: expected a threshold such as "p(99) < 800" or ">= 99%", saw "> lots"',
     ],
@@ -143,9 +172,22 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     name: 'leader churn on a service that is not there, too often',
     text: VALID.replace('  - { id: cut,', '  - { id: churn, type: leader-churn, target: kafka, every: 50ms, at: 30s, duration: 5s }\n  - { id: cut,'),
     expected: [
-      '10 faults[0].target: expected a service of the twin whose leader moves (etcd), saw "kafka"',
+      '10 faults[0].target: expected a service of the twin whose leaders move (etcd), saw "kafka"',
       '10 faults[0].every: expected at least 200ms between moves, saw "50ms"',
     ],
+  },
+  {
+    name: 'Kafka: a load on a topic the twin does not declare, churn on an unknown topic and partition',
+    text: KAFKA.replace('topic: orders, rate', 'topic: payments, rate').replace('topic: orders, partition: 1', 'topic: refunds, partition: 1'),
+    expected: KAFKA_UNKNOWN_TOPIC,
+  },
+  {
+    name: 'Kafka: targets that do not fit the service, a partition out of range, a topic bigger than the cluster',
+    text: KAFKA.replace('target: kafka, topic: orders, partition: 1', 'target: kafka, topic: orders, partition: 6')
+      .replace('{ id: ctl, type: leader-churn, target: kafka.controller', '{ id: ctl, type: leader-churn, target: etcd.controller')
+      .replace('replicationFactor: 3', 'replicationFactor: 4')
+      .replace('kind: kafka, target: kafka', 'kind: kafka, target: etcd'),
+    expected: KAFKA_BAD_TARGETS,
   },
   {
     name: 'YAML syntax errors',
@@ -172,6 +214,13 @@ test('accepts the valid base and fills defaults', () => {
   assert.deepEqual(scenario.baseline.detectors, [{ name: 'robust-z', kind: 'robust-z', threshold: 4, direction: 'both', rule: { kind: 'k-of-m', k: 3, m: 5 } }]);
   assert.equal(scenario.load[0]!.ratePerSec, 100);
   assert.deepEqual(scenario.faults[0], { id: 'cut', atMs: 10_000, durationMs: 5000, type: 'partition', mode: 'isolate', target: { kind: 'role', service: 'etcd', role: 'leader', source: 'etcd.leader' } });
+});
+
+test('accepts a Kafka twin with its load and faults', () => {
+  const scenario = parseScenario(KAFKA, 'kafka.yaml');
+  assert.deepEqual(scenario.twin.services[1], { name: 'kafka', kind: 'kafka', replicas: 3, topics: [{ name: 'orders', partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }], heapMb: 512, replicaLagMs: 10_000 });
+  assert.deepEqual(scenario.observe.prometheus, ['etcd'], 'Kafka is observed through its admin API, not scraped');
+  assert.deepEqual(scenario.faults.slice(0, 2).map((f) => f.type === 'leader-churn' && [f.service, f.controller ?? false, f.topic, f.partition]), [['kafka', false, 'orders', 1], ['kafka', true, undefined, undefined]]);
 });
 
 test('the error message lists every problem with file, line and path', () => {
