@@ -11,9 +11,9 @@ export interface ExecResult {
  * Runs a program to completion and returns its output. Rejects with a message
  * naming the command and its stderr when it exits non-zero (unless `allowFailure`).
  */
-export function run(command: string, args: readonly string[], options: { allowFailure?: boolean; input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+export function run(command: string, args: readonly string[], options: { allowFailure?: boolean; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

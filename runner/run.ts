@@ -8,7 +8,8 @@ import { formatMs, signedMs, sleep } from '../core/units.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import type { Activity, FaultRecord, Journal, RunStatus, TimelineEvent } from '../core/journal.ts';
 import { injectorFor, isVerifiable, type ActiveFault, type InjectionContext } from '../injectors/index.ts';
-import { twinUp, ETCD_CLIENT_PORT, EtcdCluster, type StartedTwin } from '../twin/index.ts';
+import { twinUp, ETCD_CLIENT_PORT, EtcdCluster, AppService, OTLP_PORT, type StartedTwin } from '../twin/index.ts';
+import { HttpLoad } from '../load/http.ts';
 import { ETCD_METRICS } from '../twin/services/etcd.ts';
 import { EtcdKvLoad } from '../load/etcd-kv.ts';
 import { KafkaLoad } from '../load/kafka.ts';
@@ -52,9 +53,12 @@ export function describePlan(scenario: Scenario): string[] {
   const lines = [
     `twin (${scenario.twin.backend}): ${scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (${s.kind === 'kafka'
       ? `KRaft brokers+controllers; topics ${s.topics.map((t) => `${t.name} ${t.partitions}p rf ${t.replicationFactor} min.isr ${t.minInsyncReplicas}`).join(', ') || 'none'}`
-      : `heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms${s.preVote ? ', pre-vote' : ''}`})`).join('; ')}`,
+      : s.kind === 'etcd' ? `heartbeat ${s.heartbeatMs} ms, election ${s.electionMs} ms${s.preVote ? ', pre-vote' : ''}`
+      : s.kind === 'redis' ? 'redis-server, no persistence'
+      : `${s.app ? `moat's ${s.app} service` : s.command!.join(' ')} on :${s.port}${s.links.length ? `, links through Toxiproxy to ${s.links.join(', ')}` : ''}`})`).join('; ')}`,
     ...scenario.load.map((l) => l.kind === 'kafka'
       ? `load ${l.name}: kafka producer (acks=all, idempotent) on ${l.target} topic ${l.topic} at ${l.ratePerSec}/s open-model, ${l.messageBytes} B messages, delivery timeout ${formatMs(l.timeoutMs)}; consumer group on the same topic`
+      : l.kind === 'http' ? `load ${l.name}: http on ${l.target} at ${l.ratePerSec}/s open-model (${l.requests.map((r) => `${r.name} x${r.weight}`).join(', ')}), timeout ${formatMs(l.timeoutMs)}`
       : `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model${l.shape ? ` (mean; shape replayed ${l.shape.speedup}x from ${l.shape.file})` : ''} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
     `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms; eBPF probes: ${scenario.observe.bpf.join(', ') || 'none'}`,
     `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors fitted on it: ${scenario.baseline.detectors.map(describeDetector).join('; ')}`,
@@ -81,7 +85,15 @@ const KEY_SERIES = new Set([
   'load_error_ratio', 'load_latency_p99_ms',
   'etcd_server_has_leader', 'etcd_server_leader_changes_seen_total:rate', 'etcd_server_proposals_failed_total:rate',
   'kafka_under_replicated_partitions', 'kafka_offline_partitions', 'kafka_consumer_lag',
+  'ledger_breaker_state', 'ledger_shed_total:rate',
 ]);
+
+/** What moat scrapes from an app's /metrics (moat's ledger names; a user's app may expose any of them). */
+const APP_METRICS = {
+  gauges: ['ledger_breaker_state', 'go_memstats_heap_inuse_bytes', 'go_goroutines'],
+  counters: ['ledger_requests_total', 'ledger_shed_total', 'ledger_dependency_errors_total'],
+  histograms: [{ name: 'ledger_request_duration_seconds', by: ['route'] }, { name: 'ledger_dependency_duration_seconds', by: ['dependency'] }],
+} as const;
 
 function watched(series: Series, patterns: readonly string[] | undefined): boolean {
   if (patterns) return patterns.some((p) => matchesSeries(series, p));
@@ -233,16 +245,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
 
     // twin services send their telemetry here (OTEL_EXPORTER_OTLP_ENDPOINT in the twin)
-    otlp = await activity('otlp-receiver', () => OtlpReceiver.start({ host: startedTwin.network.gateway, store, epochMs: () => (journal.clockZero ? Date.parse(journal.clockZero) : Date.now()) }), (r) => ({ url: r.url }));
+    otlp = await activity('otlp-receiver', () => OtlpReceiver.start({ host: startedTwin.network.gateway, port: OTLP_PORT, store, epochMs: () => (journal.clockZero ? Date.parse(journal.clockZero) : Date.now()) }), (r) => ({ url: r.url }));
     journal.otlp.url = otlp.url;
 
     // t = 0: the twin is ready; observation and load begin.
     clockZeroMs = performance.now();
     journal.clockZero = new Date().toISOString();
     // Prometheus scrapes the services that serve /metrics (etcd); Kafka is polled through its admin API
-    const targets: ScrapeTarget[] = scenario.observe.prometheus.flatMap((name) => {
+    const targets: ScrapeTarget[] = scenario.observe.prometheus.flatMap((name): ScrapeTarget[] => {
       const service = startedTwin.service(name);
-      return service instanceof EtcdCluster ? service.members.map((m) => ({ url: `${m.clientUrl}/metrics`, labels: { service: name, member: m.name }, select: ETCD_METRICS })) : [];
+      if (service instanceof EtcdCluster) return service.members.map((m) => ({ url: `${m.clientUrl}/metrics`, labels: { service: name, member: m.name }, select: ETCD_METRICS }));
+      if (service instanceof AppService) return [{ url: `${service.url}/metrics`, labels: { service: name, member: service.members[0]!.name }, select: APP_METRICS }];
+      return [];
     });
     scraper = new Scraper(targets, store, now);
     scraper.start(scenario.observe.intervalMs);
@@ -254,6 +268,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       if (stop) stopServiceObservers.push(stop);
     }
     for (const spec of scenario.load) {
+      if (spec.kind === 'http') {
+        const load = new HttpLoad({ spec, baseUrl: startedTwin.app(spec.target).url, random: new SeededRandom(seed ^ hashString(spec.name)), now });
+        loads.push(load);
+        load.start();
+        continue;
+      }
       if (spec.kind === 'kafka') {
         const kafka = startedTwin.kafka(spec.target);
         const load = new KafkaLoad({
@@ -532,6 +552,7 @@ function pollLeaders(twin: StartedTwin, now: () => number, onChange: (service: s
     while (!stopped) {
       const started = performance.now();
       for (const [name, service] of twin.services) {
+        if (service.leaderBased === false) continue;
         const view = await service.leader(150);
         const t = Math.round(now());
         const previous = last.has(name) ? last.get(name)! : undefined;

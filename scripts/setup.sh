@@ -13,7 +13,7 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace [java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless [mvn]=maven )
+declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace [java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless [mvn]=maven [redis-server]=redis-server )
 missing=()
 for program in "${!package_for[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${package_for[$program]}")
@@ -39,6 +39,9 @@ fi
 
 # Apache Kafka for Kafka twins: jars from Maven Central, cached outside the repository.
 bash scripts/install-kafka.sh
+
+# Toxiproxy (go install, pinned) for the links between a service under test and its dependencies.
+if command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ]; then bash scripts/install-tools.sh; fi
 
 # eBPF probes attach to kernel tracepoints, which bpftrace finds through tracefs.
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then

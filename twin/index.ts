@@ -4,12 +4,16 @@ import { TwinError } from '../core/errors.ts';
 import type { Ledger } from '../runner/ledger.ts';
 import type { Scenario } from '../runner/scenario/index.ts';
 import { NetnsNetwork, type NetnsHost } from './backends/netns/network.ts';
-import { EtcdCluster, memberNames } from './services/etcd.ts';
+import { EtcdCluster, memberNames, ETCD_CLIENT_PORT } from './services/etcd.ts';
 import { KafkaCluster } from './services/kafka.ts';
+import { RedisService, REDIS_PORT } from './services/redis.ts';
+import { AppService } from './services/app.ts';
 import type { TwinService } from './services/types.ts';
 
 export { EtcdCluster, memberNames, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './services/etcd.ts';
 export { KafkaCluster, KAFKA_PORT } from './services/kafka.ts';
+export { RedisService, REDIS_PORT } from './services/redis.ts';
+export { AppService, OTLP_PORT } from './services/app.ts';
 export type { LeaderView, MemberView, TwinService, ServiceMember } from './services/types.ts';
 export type { NetnsHost, ManagedProcess } from './backends/netns/network.ts';
 export { NetnsNetwork } from './backends/netns/network.ts';
@@ -29,6 +33,8 @@ export interface StartedTwin extends AsyncDisposable {
   etcd(name: string): EtcdCluster;
   /** The Kafka service of that name (a TwinError when it is not Kafka). */
   kafka(name: string): KafkaCluster;
+  /** The app service of that name (a TwinError when it is not an app). */
+  app(name: string): AppService;
   /** A port that host listens on, for probe connections (etcd: the peer port; Kafka: the broker port). */
   probePort(host: string): number;
   down(): Promise<void>;
@@ -62,11 +68,17 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
     options.ledger.remove(`dir:${dataRoot}`);
   };
   try {
+    const timeout = options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs };
+    // dependencies first, in parallel; then the apps, whose proxies point at them
     await Promise.all(twin.services.map(async (spec) => {
-      const common = { network, runId: options.runId, dataDir: join(dataRoot, spec.name), ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }) };
-      services.set(spec.name, spec.kind === 'kafka'
-        ? await KafkaCluster.start({ ...common, spec, ledger: options.ledger, logDir: options.logDir })
-        : await EtcdCluster.start({ ...common, spec }));
+      const common = { network, runId: options.runId, dataDir: join(dataRoot, spec.name), ...timeout };
+      if (spec.kind === 'kafka') services.set(spec.name, await KafkaCluster.start({ ...common, spec, ledger: options.ledger, logDir: options.logDir }));
+      else if (spec.kind === 'etcd') services.set(spec.name, await EtcdCluster.start({ ...common, spec }));
+      else if (spec.kind === 'redis') services.set(spec.name, await RedisService.start({ spec, network, ...timeout }));
+    }));
+    const upstreams = new Map([...services].map(([name, service]) => [name, { members: service.members, port: service instanceof RedisService ? REDIS_PORT : service instanceof EtcdCluster ? ETCD_CLIENT_PORT : service.probePort }]));
+    await Promise.all(twin.services.map(async (spec) => {
+      if (spec.kind === 'app') services.set(spec.name, await AppService.start({ spec, network, upstreams, ...timeout }));
     }));
   } catch (error) {
     await down();
@@ -91,6 +103,11 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
     kafka(name) {
       const service = serviceNamed(name);
       if (!(service instanceof KafkaCluster)) throw new TwinError(`${name} is ${service.spec.kind}, not Kafka`);
+      return service;
+    },
+    app(name) {
+      const service = serviceNamed(name);
+      if (!(service instanceof AppService)) throw new TwinError(`${name} is ${service.spec.kind}, not an app`);
       return service;
     },
     probePort(host) {

@@ -179,6 +179,17 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
       if (heapMb < 128) report(['twin', 'services', name, 'heap'], `a Kafka broker needs at least 128m of heap, saw ${JSON.stringify(spec.heap)}`);
       return { name, kind: 'kafka', replicas: spec.replicas, topics, heapMb, replicaLagMs: duration(spec.replicaLag, ['twin', 'services', name, 'replicaLag']) };
     }
+    if (spec.kind === 'redis') return { name, kind: 'redis', replicas: 1 };
+    if (spec.kind === 'app') {
+      const path = ['twin', 'services', name];
+      if ((spec.app === undefined) === (spec.command === undefined)) report(path, 'expected exactly one of app: ledger (moat\'s Go service) or command: [your binary, args...]');
+      if (spec.config !== undefined && spec.app !== 'ledger') report([...path, 'config'], 'config applies to app: ledger (your own binary reads its own configuration)');
+      const config = spec.config ?? { memoryLimitMiB: 256, breaker: { errorRate: 0.3, timeoutMs: 200, sleepWindowMs: 2000, minRequests: 10 } };
+      return {
+        name, kind: 'app', replicas: 1, port: spec.port, health: spec.health, env: spec.env, links: spec.links, config,
+        ...(spec.app ? { app: spec.app } : {}), ...(spec.command ? { command: spec.command } : {}),
+      };
+    }
     return {
       name,
       kind: spec.kind,
@@ -195,10 +206,23 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     }
   }
   const serviceByName = new Map(services.map((s) => [s.name, s]));
+  for (const service of services) {
+    if (service.kind !== 'app') continue;
+    service.links.forEach((link, i) => {
+      const path = ['twin', 'services', service.name, 'links', i];
+      const target = serviceByName.get(link);
+      if (!target) report(path, `expected a service of the twin (${[...serviceByName.keys()].filter((n) => n !== service.name).join(', ')}), saw ${JSON.stringify(link)}`);
+      else if (target.kind !== 'redis' && target.kind !== 'etcd') report(path, `links go to redis or etcd services so far; ${link} is ${target.kind}`);
+    });
+    if (service.app === 'ledger') {
+      const kinds = service.links.map((l) => serviceByName.get(l)?.kind);
+      if (!kinds.includes('redis') || !kinds.includes('etcd')) report(['twin', 'services', service.name, 'links'], `the ledger app needs a link to a redis service and to an etcd service (it stores balances in Redis and reads its config from etcd), saw [${service.links.join(', ')}]`);
+    }
+  }
 
   const load: LoadSpec[] = document.load.map((spec, i): LoadSpec => {
     const target = serviceByName.get(spec.target);
-    const wants = spec.kind === 'kafka' ? 'kafka' : 'etcd';
+    const wants = spec.kind === 'kafka' ? 'kafka' : spec.kind === 'http' ? 'app' : 'etcd';
     if (!target) report(['load', i, 'target'], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(spec.target)}`);
     else if (target.kind !== wants) report(['load', i, 'target'], `a ${spec.kind} load needs a ${wants} service, and ${spec.target} is ${target.kind}`);
     const ratePerSec = parseRatePerSec(spec.rate);
@@ -208,6 +232,16 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
         report(['load', i, 'topic'], `expected a topic of ${spec.target} (${target.topics.map((t) => t.name).join(', ') || 'it declares none: add one under twin.services.' + spec.target + '.topics'}), saw ${JSON.stringify(spec.topic)}`);
       }
       return { name: spec.name, kind: 'kafka', target: spec.target, topic: spec.topic, ratePerSec: ratePerSec ?? Number.NaN, timeoutMs: duration(spec.timeout, ['load', i, 'timeout']), messageBytes: spec.messageBytes };
+    }
+    if (spec.kind === 'http') {
+      const requests = spec.requests.map((r) => ({ name: r.name ?? `${r.method} ${r.path.split('?')[0]}`, method: r.method, path: r.path, weight: r.weight, ...(r.body === undefined ? {} : { body: r.body }) }));
+      const names = new Set<string>();
+      requests.forEach((r, j) => {
+        if (names.has(r.name)) report(['load', i, 'requests', j], `two requests are named ${JSON.stringify(r.name)}: give them distinct name:`);
+        names.add(r.name);
+        if (r.method === 'GET' && r.body !== undefined) report(['load', i, 'requests', j, 'body'], 'a GET request has no body');
+      });
+      return { name: spec.name, kind: 'http', target: spec.target, ratePerSec: ratePerSec ?? Number.NaN, timeoutMs: duration(spec.timeout, ['load', i, 'timeout']), requests };
     }
     if (Math.abs(spec.mix.put + spec.mix.get - 1) > 1e-9) report(['load', i, 'mix'], `expected put + get = 1, saw ${spec.mix.put} + ${spec.mix.get}`);
     let shape: EtcdKvLoadSpec['shape'];
@@ -230,7 +264,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     loadNames.add(spec.name);
   });
 
-  const prometheus = document.observe.prometheus ?? services.filter((s) => s.kind === 'etcd').map((s) => s.name);
+  const prometheus = document.observe.prometheus ?? services.filter((s) => s.kind === 'etcd' || s.kind === 'app').map((s) => s.name);
   prometheus.forEach((name, i) => {
     if (!serviceByName.has(name)) report(['observe', 'prometheus', i], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(name)}`);
   });
@@ -420,6 +454,27 @@ function buildFault(fault: FaultDocument, index: number, services: ReadonlyMap<s
       ...(fault.partition === undefined ? {} : { partition: fault.partition }),
     };
   }
+  if (fault.type === 'toxic') {
+    const path: Path = ['faults', index, 'link'];
+    const match = /^([a-z0-9][a-z0-9-]*)\s*->\s*([a-z0-9][a-z0-9-]*)$/.exec(fault.link);
+    const apps = [...services.values()].filter((s) => s.kind === 'app');
+    const links = apps.flatMap((a) => (a.kind === 'app' ? a.links.map((l) => `${a.name}->${l}`) : []));
+    if (!match) report(path, `expected app->service, e.g. ${links[0] ?? 'ledger->redis'}, saw ${JSON.stringify(fault.link)}`);
+    else {
+      const app = services.get(match[1]!);
+      if (!app || app.kind !== 'app' || !app.links.includes(match[2]!)) report(path, `expected a link the twin declares (${links.join(', ') || 'none: declare links: on an app service'}), saw ${JSON.stringify(fault.link)}`);
+    }
+    const allowed = TOXIC_ATTRIBUTES[fault.toxic];
+    for (const [key, value] of Object.entries(fault.attributes)) {
+      if (!(key in allowed)) report(['faults', index, 'attributes', key], `the ${fault.toxic} toxic has no attribute ${JSON.stringify(key)} (it takes: ${Object.keys(allowed).join(', ') || 'none'})`);
+      else if (value < 0 || !Number.isFinite(value)) report(['faults', index, 'attributes', key], `expected a number >= 0, saw ${value}`);
+    }
+    for (const [key, required] of Object.entries(allowed)) {
+      if (required && fault.attributes[key] === undefined) report(['faults', index, 'attributes'], `the ${fault.toxic} toxic needs ${key} (${TOXIC_HELP[fault.toxic]})`);
+    }
+    if (fault.toxic === 'down' && (fault.toxicity !== 1 || fault.stream !== 'downstream')) report(['faults', index, 'toxic'], 'down disables the proxies: toxicity and stream do not apply');
+    return { ...base, type: 'toxic', app: match?.[1] ?? '', service: match?.[2] ?? '', toxic: fault.toxic, attributes: fault.attributes, stream: fault.stream, toxicity: fault.toxicity };
+  }
   if (fault.type === 'process') {
     if (fault.action === 'pause' && fault.restart === false) report(['faults', index, 'restart'], 'restart applies to kill only');
     return { ...base, type: 'process', action: fault.action, target: target(fault.target, ['faults', index, 'target']), restart: fault.restart };
@@ -445,3 +500,26 @@ function buildFault(fault: FaultDocument, index: number, services: ReadonlyMap<s
     }
   }
 }
+
+/** Toxiproxy's attributes per toxic (true: required), as its README documents them. */
+export const TOXIC_ATTRIBUTES: Record<string, Record<string, boolean>> = {
+  latency: { latency: true, jitter: false },
+  bandwidth: { rate: true },
+  slow_close: { delay: true },
+  timeout: { timeout: true },
+  reset_peer: { timeout: false },
+  slicer: { average_size: true, size_variation: false, delay: false },
+  limit_data: { bytes: true },
+  down: {},
+};
+
+const TOXIC_HELP: Record<string, string> = {
+  latency: 'ms added to each chunk of data; jitter: +/- ms',
+  bandwidth: 'KB/s',
+  slow_close: 'ms before the close is passed on',
+  timeout: 'ms before the connection is closed; 0: data held until the toxic goes',
+  reset_peer: 'ms before the TCP reset',
+  slicer: 'bytes per slice; size_variation bytes; delay in microseconds',
+  limit_data: 'bytes before the connection is closed',
+  down: '',
+};

@@ -19,7 +19,29 @@ export interface Scenario {
 }
 
 
-export type ServiceSpec = EtcdServiceSpec | KafkaServiceSpec;
+export type ServiceSpec = EtcdServiceSpec | KafkaServiceSpec | RedisServiceSpec | AppServiceSpec;
+
+/** Debian's redis-server, one member. */
+export interface RedisServiceSpec {
+  name: string;
+  kind: 'redis';
+  replicas: 1;
+}
+
+/** A service under test on its own host; its links to other services go through Toxiproxy. */
+export interface AppServiceSpec {
+  name: string;
+  kind: 'app';
+  replicas: 1;
+  app?: 'ledger';
+  command?: string[];
+  port: number;
+  health: string;
+  env: Record<string, string>;
+  links: string[];
+  /** the ledger's config, written to etcd */
+  config: { memoryLimitMiB: number; breaker: { errorRate: number; timeoutMs: number; sleepWindowMs: number; minRequests: number } };
+}
 
 export interface EtcdServiceSpec {
   name: string;
@@ -47,7 +69,17 @@ export interface KafkaServiceSpec {
   replicaLagMs: number;
 }
 
-export type LoadSpec = EtcdKvLoadSpec | KafkaLoadSpec;
+export type LoadSpec = EtcdKvLoadSpec | KafkaLoadSpec | HttpLoadSpec;
+
+/** Built-in open-model HTTP load against an app, a seeded weighted mix of requests. */
+export interface HttpLoadSpec {
+  name: string;
+  kind: 'http';
+  target: string;
+  ratePerSec: number;
+  timeoutMs: number;
+  requests: { name: string; method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; body?: unknown; weight: number }[];
+}
 
 /** An idempotent acks=all producer at a fixed arrival rate and a consumer group on one topic. */
 export interface KafkaLoadSpec {
@@ -98,7 +130,18 @@ export type ProcessSpec = FaultTiming & { type: 'process'; action: 'kill' | 'pau
  */
 export type LeaderChurnSpec = FaultTiming & { type: 'leader-churn'; service: string; everyMs: number; controller?: boolean; topic?: string; partition?: number };
 
-export type FaultSpec = PartitionSpec | ProcessSpec | LeaderChurnSpec;
+/** A Toxiproxy toxic (or `down`: the proxies disabled) on every proxy of an app's link to a service. */
+export type ToxicSpec = FaultTiming & {
+  type: 'toxic';
+  app: string;
+  service: string;
+  toxic: 'latency' | 'bandwidth' | 'slow_close' | 'timeout' | 'reset_peer' | 'slicer' | 'limit_data' | 'down';
+  attributes: Record<string, number>;
+  stream: 'downstream' | 'upstream';
+  toxicity: number;
+};
+
+export type FaultSpec = PartitionSpec | ProcessSpec | LeaderChurnSpec | ToxicSpec;
 
 export interface GateSpec {
   selector: MetricSelector;

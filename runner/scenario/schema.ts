@@ -38,7 +38,32 @@ const kafkaService = z.strictObject({
   replicaLag: text.default('10s'),
 });
 
-export const serviceDocument = z.discriminatedUnion('kind', [etcdService, kafkaService]);
+const redisService = z.strictObject({ kind: z.literal('redis') });
+
+const appService = z.strictObject({
+  kind: z.literal('app'),
+  /** moat's own Go service under test (twin/apps/ledger); or give `command` for your own binary */
+  app: z.literal('ledger').optional(),
+  command: z.array(text).min(1).optional(),
+  port: z.int().min(1).max(65535).default(8080),
+  /** HTTP path that answers 2xx once the app is ready */
+  health: text.default('/healthz'),
+  env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected an environment variable name' }), text).default({}),
+  /** services the app talks to; each link goes through Toxiproxy, where toxics act */
+  links: z.array(text).default([]),
+  /** ledger: written to etcd before it starts (memoryLimitMiB, breaker: errorRate, timeoutMs, sleepWindowMs, minRequests) */
+  config: z.strictObject({
+    memoryLimitMiB: z.int().min(16).default(256),
+    breaker: z.strictObject({
+      errorRate: z.number().gt(0).max(1).default(0.3),
+      timeoutMs: z.int().min(1).default(200),
+      sleepWindowMs: z.int().min(1).default(2000),
+      minRequests: z.int().min(1).default(10),
+    }).default({ errorRate: 0.3, timeoutMs: 200, sleepWindowMs: 2000, minRequests: 10 }),
+  }).optional(),
+});
+
+export const serviceDocument = z.discriminatedUnion('kind', [etcdService, kafkaService, redisService, appService]);
 
 const etcdKvLoad = z.strictObject({
   name,
@@ -63,7 +88,24 @@ const kafkaLoad = z.strictObject({
   messageBytes: z.int().min(32).max(1_000_000).default(100),
 });
 
-export const loadDocument = z.discriminatedUnion('kind', [etcdKvLoad, kafkaLoad]);
+const httpLoad = z.strictObject({
+  name,
+  kind: z.literal('http'),
+  /** an app service */
+  target: text,
+  rate: text,
+  timeout: text.default('2s'),
+  /** the request mix, chosen per request by weight from the seed */
+  requests: z.array(z.strictObject({
+    name: name.optional(),
+    method: z.enum(['GET', 'POST', 'PUT', 'DELETE']).default('GET'),
+    path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }),
+    body: z.unknown().optional(),
+    weight: z.number().positive().default(1),
+  })).min(1),
+});
+
+export const loadDocument = z.discriminatedUnion('kind', [etcdKvLoad, kafkaLoad, httpLoad]);
 
 const faultCommon = { id: name.optional(), at: text, duration: text };
 
@@ -90,7 +132,18 @@ const leaderChurnFault = z.strictObject({
   partition: z.int().min(0).optional(),
 });
 
-export const faultDocument = z.discriminatedUnion('type', [partitionFault, processFault, leaderChurnFault]);
+const toxicFault = z.strictObject({
+  ...faultCommon, type: z.literal('toxic'),
+  /** `app->service`, e.g. `ledger->redis`: every proxy between the app and that service's members */
+  link: text,
+  toxic: z.enum(['latency', 'bandwidth', 'slow_close', 'timeout', 'reset_peer', 'slicer', 'limit_data', 'down']),
+  /** Toxiproxy's attributes for the toxic, e.g. { latency: 200, jitter: 20 } */
+  attributes: z.record(text, z.number()).default({}),
+  stream: z.enum(['downstream', 'upstream']).default('downstream'),
+  toxicity: z.number().min(0).max(1).default(1),
+});
+
+export const faultDocument = z.discriminatedUnion('type', [partitionFault, processFault, leaderChurnFault, toxicFault]);
 
 const alarmRule = z.union([
   z.literal('breach'),

@@ -56,6 +56,8 @@ export interface TwinService {
   restartMember(name: string, timeoutMs?: number): Promise<void>;
   /** a port every member listens on, for probe connections across a partition */
   readonly probePort: number;
+  /** whether leadership means something here (etcd, Kafka); the run loop polls only those */
+  readonly leaderBased?: boolean;
   /** extra series the service polls itself, until the returned stop is called */
   observe?(observation: ServiceObservation): () => Promise<void>;
   stop(): Promise<void>;

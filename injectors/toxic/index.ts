@@ -1,0 +1,1 @@
+export { toxicInjector } from './toxic.ts';

@@ -1,0 +1,83 @@
+import { connect } from 'node:net';
+import { TwinError } from '../../core/errors.ts';
+import { waitFor } from '../../core/units.ts';
+import type { RedisServiceSpec } from '../../runner/scenario/index.ts';
+import type { NetnsNetwork } from '../backends/netns/network.ts';
+import type { LeaderView, ServiceMember, TwinService } from './types.ts';
+
+export const REDIS_PORT = 6379;
+
+/** Debian's redis-server, one member, no persistence: a dependency of the service under test. */
+export class RedisService implements TwinService {
+  readonly spec: RedisServiceSpec;
+  readonly members: ServiceMember[];
+  readonly probePort = REDIS_PORT;
+  readonly leaderBased = false;
+  readonly #network: NetnsNetwork;
+
+  private constructor(spec: RedisServiceSpec, members: ServiceMember[], network: NetnsNetwork) {
+    this.spec = spec;
+    this.members = members;
+    this.#network = network;
+  }
+
+  static async start(options: { spec: RedisServiceSpec; network: NetnsNetwork; readyTimeoutMs?: number }): Promise<RedisService> {
+    const { spec, network } = options;
+    const name = `${spec.name}-1`;
+    const ip = network.host(name).ip;
+    const args = ['--bind', ip, '127.0.0.1', '--port', String(REDIS_PORT), '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--daemonize', 'no', '--maxclients', '10000'];
+    const member: ServiceMember = { name, ip, process: network.spawn(name, name, 'redis-server', args), args };
+    const service = new RedisService(spec, [member], network);
+    await service.#waitHealthy(name, options.readyTimeoutMs ?? 10_000);
+    return service;
+  }
+
+  member(name: string): ServiceMember {
+    const member = this.members.find((m) => m.name === name);
+    if (!member) throw new TwinError(`no redis member ${name}`);
+    return member;
+  }
+
+  async #waitHealthy(name: string, timeoutMs: number): Promise<void> {
+    await waitFor(`${name} answering PING`, timeoutMs, async () => {
+      const exit = await Promise.race([this.member(name).process.exited, Promise.resolve(undefined)]);
+      if (exit !== undefined) throw new TwinError(`${name} exited with ${exit} (see ${this.member(name).process.logFile})`);
+      return (await this.healthy(name, 300)) ? true : undefined;
+    }, 50);
+  }
+
+  async leader(): Promise<LeaderView> {
+    const name = this.members[0]!.name;
+    return { leader: name, term: 0, views: [{ member: name, reachable: await this.healthy(name, 300), leader: name }], agreed: true };
+  }
+
+  /** PING answered with +PONG. */
+  healthy(name: string, timeoutMs = 500): Promise<boolean> {
+    return redisPing(this.member(name).ip, REDIS_PORT, timeoutMs);
+  }
+
+  async restartMember(name: string, timeoutMs = 10_000): Promise<void> {
+    const member = this.member(name);
+    member.process = this.#network.spawn(name, name, 'redis-server', member.args);
+    await this.#waitHealthy(name, timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.process.stop()));
+  }
+}
+
+export function redisPing(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => done(chunk.toString().startsWith('+PONG')));
+  });
+}
