@@ -224,7 +224,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     const target = serviceByName.get(spec.target);
     const wants = spec.kind === 'kafka' ? 'kafka' : spec.kind === 'http' ? 'app' : 'etcd';
     if (!target) report(['load', i, 'target'], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(spec.target)}`);
-    else if (target.kind !== wants) report(['load', i, 'target'], `a ${spec.kind} load needs a ${wants} service, and ${spec.target} is ${target.kind}`);
+    else if (target.kind !== wants) report(['load', i, 'target'], `${article(spec.kind)} ${spec.kind} load needs ${article(wants)} ${wants} service, and ${spec.target} is ${target.kind}`);
     const ratePerSec = parseRatePerSec(spec.rate);
     if (ratePerSec === undefined || ratePerSec <= 0) report(['load', i, 'rate'], `expected a rate such as "200/s" or "30/m", saw ${JSON.stringify(spec.rate)}`);
     if (spec.kind === 'kafka') {
@@ -523,3 +523,7 @@ const TOXIC_HELP: Record<string, string> = {
   limit_data: 'bytes before the connection is closed',
   down: '',
 };
+
+function article(word: string): string {
+  return /^(?:[aeio]|http|etcd)/.test(word) ? 'an' : 'a';
+}

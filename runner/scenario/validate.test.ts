@@ -33,6 +33,20 @@ faults:
   - { id: kill, type: process, action: kill, target: kafka.follower, at: 40s, duration: 10s }
 `;
 
+const LEDGER = `name: ledger-ok
+twin:
+  services:
+    etcd: { kind: etcd, replicas: 3 }
+    redis: { kind: redis }
+    ledger: { kind: app, app: ledger, links: [redis, etcd] }
+load:
+  - { name: api, kind: http, target: ledger, rate: 50/s, requests: [{ method: GET, path: "/balance?account=a1" }] }
+baseline:
+  warmup: 10s
+faults:
+  - { id: slow, type: toxic, link: ledger->redis, toxic: latency, attributes: { latency: 200 }, at: 10s, duration: 5s }
+`;
+
 const KAFKA_UNKNOWN_TOPIC = [
   '10 load[0].topic: expected a topic of kafka (orders), saw "payments"',
   '14 faults[0].topic: expected a topic of kafka (orders), saw "refunds"',
@@ -71,7 +85,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
   {
     name: 'an unknown fault type',
     text: VALID.replace('type: partition', 'type: earthquake'),
-    expected: ['10 faults[0].type: expected one of "partition", "process", "leader-churn", saw "earthquake"'],
+    expected: ['10 faults[0].type: expected one of "partition", "process", "leader-churn", "toxic", saw "earthquake"'],
   },
   {
     name: 'missing required keys',
@@ -188,6 +202,35 @@ const cases: { name: string; text: string; expected: string[] }[] = [
       .replace('replicationFactor: 3', 'replicationFactor: 4')
       .replace('kind: kafka, target: kafka', 'kind: kafka, target: etcd'),
     expected: KAFKA_BAD_TARGETS,
+  },
+  {
+    name: 'toxics: an unknown attribute, a missing one, an unknown toxic, a link the twin does not declare',
+    text: LEDGER.replace('attributes: { latency: 200 }', 'attributes: { latency: 200, wobble: 3 }')
+      + '  - { id: cut, type: toxic, link: ledger->kafka, toxic: bandwidth, at: 20s, duration: 5s }\n'
+      + '  - { id: odd, type: toxic, link: ledger->redis, toxic: earthquake, at: 30s, duration: 5s }\n',
+    expected: [
+      '14 faults[2].toxic: expected one of "latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down", saw "earthquake"',
+    ],
+  },
+  {
+    name: 'toxics that pass the schema but not the cross-checks',
+    text: LEDGER.replace('attributes: { latency: 200 }', 'attributes: { latency: 200, wobble: 3 }')
+      + '  - { id: cut, type: toxic, link: ledger->kafka, toxic: bandwidth, at: 20s, duration: 5s }\n',
+    expected: [
+      '12 faults[0].attributes.wobble: the latency toxic has no attribute "wobble" (it takes: latency, jitter)',
+      '13 faults[1].link: expected a link the twin declares (ledger->redis, ledger->etcd), saw "ledger->kafka"',
+      '13 faults[1].attributes: the bandwidth toxic needs rate (KB/s)',
+    ],
+  },
+  {
+    name: 'apps: both app and command, a link to nothing, a ledger without etcd, an http load on etcd',
+    text: LEDGER.replace('{ kind: app, app: ledger, links: [redis, etcd] }', '{ kind: app, app: ledger, command: [./svc], links: [redis, cache] }').replace('kind: http, target: ledger', 'kind: http, target: etcd'),
+    expected: [
+      '6 twin.services.ledger: expected exactly one of app: ledger (moat\'s Go service) or command: [your binary, args...]',
+      '6 twin.services.ledger.links[1]: expected a service of the twin (etcd, redis), saw "cache"',
+      '6 twin.services.ledger.links: the ledger app needs a link to a redis service and to an etcd service (it stores balances in Redis and reads its config from etcd), saw [redis, cache]',
+      '8 load[0].target: an http load needs an app service, and etcd is etcd',
+    ],
   },
   {
     name: 'YAML syntax errors',

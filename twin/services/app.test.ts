@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sleep, waitFor } from '../../core/units.ts';
+import { percentile } from '../../core/thresholds.ts';
+import { startTestTwin } from '../../injectors/testing.ts';
+import { isVerifiable } from '../../injectors/index.ts';
+import { toxicInjector } from '../../injectors/toxic/toxic.ts';
+import { SeededRandom } from '../../core/random.ts';
+import { HttpLoad } from '../../load/http.ts';
+import { parseExposition } from '../../observe/prometheus-text.ts';
+import type { ToxicSpec } from '../../runner/scenario/index.ts';
+
+const toxic = (id: string, over: Partial<ToxicSpec>): ToxicSpec => ({
+  id, type: 'toxic', app: 'ledger', service: 'redis', toxic: 'latency', attributes: {}, stream: 'downstream', toxicity: 1, atMs: 0, durationMs: 0, ...over,
+});
+
+async function breakerState(url: string): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return parseExposition(text).samples.find((s) => s.name === 'ledger_breaker_state' && s.labels.dependency === 'redis')?.value;
+}
+
+/** p99 of GET /balance latencies, one request at a time. */
+async function balanceP99(url: string, n: number): Promise<{ p50: number; p99: number; codes: number[] }> {
+  const latencies: number[] = [];
+  const codes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    const response = await fetch(`${url}/balance?account=a1`);
+    await response.text();
+    latencies.push(performance.now() - start);
+    codes.push(response.status);
+  }
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), codes };
+}
+
+test('ledger service behind Toxiproxy: latency raises p99 by the toxic and opens the breaker; heal restores both', { timeout: 300_000 }, async (t) => {
+  const { twin, context } = await startTestTwin(23, [
+    { name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false },
+    { name: 'redis', kind: 'redis', replicas: 1 },
+    {
+      name: 'ledger', kind: 'app', replicas: 1, app: 'ledger', port: 8080, health: '/healthz', env: {}, links: ['redis', 'etcd'],
+      // a generous timeout first, so the toxic's latency shows in p99 before the breaker acts
+      config: { memoryLimitMiB: 128, breaker: { errorRate: 0.3, timeoutMs: 1000, sleepWindowMs: 1000, minRequests: 10 } },
+    },
+  ]);
+  await using _twin = twin;
+  const app = twin.app('ledger');
+  assert.deepEqual(app.links.map((l) => l.proxy), ['ledger-redis-1', 'ledger-etcd-1', 'ledger-etcd-2', 'ledger-etcd-3']);
+  const post = await fetch(`${app.url}/transfer`, { method: 'POST', body: JSON.stringify({ from: 'a0', to: 'a1', amount: 5 }) });
+  assert.equal(post.status, 200, await post.text());
+  assert.deepEqual(await (await fetch(`${app.url}/balance?account=a1`)).json(), { account: 'a1', balance: 5 });
+
+  await t.test('a 100 ms latency toxic adds 100 ms to p50 and p99 (within 25 ms), heal takes it away', async () => {
+    const before = await balanceP99(app.url, 60);
+    const fault = await toxicInjector.inject(toxic('slow', { attributes: { latency: 100 } }), context);
+    const during = await balanceP99(app.url, 60);
+    assert.ok(isVerifiable(fault));
+    const evidence = await fault.verify();
+    assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
+    await fault.heal();
+    await fault.heal();
+    const after = await balanceP99(app.url, 60);
+    assert.ok(during.codes.every((c) => c === 200));
+    assert.ok(Math.abs(during.p50 - before.p50 - 100) < 25, `p50 ${before.p50.toFixed(1)} -> ${during.p50.toFixed(1)} ms`);
+    assert.ok(during.p99 - before.p99 > 75 && during.p99 - before.p99 < 150, `p99 ${before.p99.toFixed(1)} -> ${during.p99.toFixed(1)} ms`);
+    assert.ok(after.p50 < before.p50 + 20, `after heal p50 ${after.p50.toFixed(1)} ms`);
+    const proxy = await app.toxiproxy!.get('ledger-redis-1');
+    await assert.rejects(proxy.getToxic(`moat-${context.runId}-slow`), 'heal removed exactly its toxic');
+  });
+
+  await t.test('latency beyond the dependency timeout flips the breaker metric to open; after heal it closes', async () => {
+    assert.equal(await breakerState(app.url), 0);
+    const fault = await toxicInjector.inject(toxic('slower', { attributes: { latency: 1500 } }), context);
+    const load = new HttpLoad({
+      spec: { name: 'api', kind: 'http', target: 'ledger', ratePerSec: 50, timeoutMs: 3000, requests: [{ name: 'balance', method: 'GET', path: '/balance?account=a1', weight: 1 }] },
+      baseUrl: app.url, random: new SeededRandom(1), now: () => performance.now(),
+    });
+    load.start();
+    await waitFor('the redis breaker to open', 20_000, async () => ((await breakerState(app.url)) === 2 ? true : undefined), 200);
+    const shed = await fetch(`${app.url}/balance?account=a1`);
+    assert.equal(shed.status, 503, 'an open breaker sheds at once');
+    await fault.heal();
+    await waitFor('the redis breaker to close', 20_000, async () => ((await breakerState(app.url)) === 0 ? true : undefined), 200);
+    await sleep(1000);
+    await load.stop();
+    const result = await load.result();
+    load.close();
+    assert.ok(result.errors > 0 && result.errors < result.requests, `${result.errors} of ${result.requests} failed`);
+    const series = load.series();
+    for (const name of ['http_req_duration_p99_ms', 'http_req_failed', 'iterations']) assert.ok(series.some((p) => p.name === name), name);
+  });
+
+  await t.test('down disables every proxy of the link, and heal enables them', async () => {
+    const fault = await toxicInjector.inject(toxic('etcd-down', { service: 'etcd', toxic: 'down' }), context);
+    assert.ok(isVerifiable(fault));
+    const evidence = await fault.verify();
+    assert.equal(evidence.length, 4, JSON.stringify(evidence));
+    assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
+    await fault.heal();
+    for (const link of app.linksTo('etcd')) assert.equal((await app.toxiproxy!.get(link.proxy)).enabled, true);
+  });
+});
