@@ -1,3 +1,6 @@
+import { errorMessage } from '../core/errors.ts';
+import { kafkaInstall } from '../twin/services/kafka.ts';
+import { toxiproxyServer } from '../twin/services/app.ts';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { goFunctions } from '../bpf/gopclntab.ts';
 import { run, which } from '../core/exec.ts';
@@ -24,9 +27,24 @@ export async function doctor(): Promise<number> {
     ['etcd', 'etcd-server: the etcd twin', true],
     ['etcdctl', 'etcd-client: manual inspection', false],
     ['bpftrace', 'eBPF probes: kernel evidence that faults took effect', false],
+    ['java', 'Java 17+: Kafka twins', false],
+    ['redis-server', 'redis-server: redis services', false],
+    ['go', 'Go: builds the ledger service and Toxiproxy', false],
   ] as const) {
-    const path = await which(program);
-    add(program, path !== undefined, path ? `${path} (${why})` : `missing (${why}); apt-get install ${program === 'ip' ? 'iproute2' : program === 'nft' ? 'nftables' : program === 'etcd' ? 'etcd-server' : program === 'etcdctl' ? 'etcd-client' : program}`, needed);
+    const path = (await which(program)) ?? (program === 'go' && existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+    const apt: Record<string, string> = { ip: 'iproute2', nft: 'nftables', etcd: 'etcd-server', etcdctl: 'etcd-client', java: 'openjdk-17-jdk-headless' };
+    add(program, path !== undefined, path ? `${path} (${why})` : `missing (${why}); ${program === 'go' ? 'install the Go toolchain' : `apt-get install ${apt[program] ?? program}`}`, needed);
+  }
+  try {
+    const kafka = await kafkaInstall();
+    add('kafka', true, `Apache Kafka ${kafka.version} in ${kafka.home} (Kafka twins)`, false);
+  } catch (error) {
+    add('kafka', false, `${errorMessage(error)}`, false);
+  }
+  try {
+    add('toxiproxy', true, `${toxiproxyServer()} (links of a service under test)`, false);
+  } catch (error) {
+    add('toxiproxy', false, errorMessage(error), false);
   }
   if (process.getuid?.() === 0) {
     const name = `moat-doctor-${process.pid}`;

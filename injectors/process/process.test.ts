@@ -42,9 +42,12 @@ test('pause (SIGSTOP) of a follower stops it answering; heal (SIGCONT) brings it
   assert.equal(random.choices.length, 1, 'the follower was a seeded choice');
   const host = fault.hosts[0]!;
   assert.ok(isVerifiable(fault));
-  const evidence = await fault.verify();
-  assert.deepEqual(evidence.map((e) => e.ok), [true, true], JSON.stringify(evidence));
-  await fault.heal();
+  try {
+    const evidence = await fault.verify();
+    assert.deepEqual(evidence.map((e) => e.ok), [true, true], JSON.stringify(evidence));
+  } finally {
+    await fault.heal();
+  }
   const member = twin.etcd('etcd').member(host);
   await waitFor(`${host} answering again`, 5000, async () => ((await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false)) ? true : undefined));
 });

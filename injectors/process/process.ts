@@ -1,5 +1,5 @@
 import { HealError, InjectionError, errorMessage } from '../../core/errors.ts';
-import { formatMs } from '../../core/units.ts';
+import { formatMs, sleep } from '../../core/units.ts';
 import { procStat } from '../../core/proc.ts';
 import type { ProcessSpec } from '../../runner/scenario/index.ts';
 import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } from '../types.ts';
@@ -83,7 +83,12 @@ class ActiveProcessFault implements ActiveFault, Verifiable {
   /** The kernel's own view of the process: gone (killed) or in state T (stopped). */
   async verify(): Promise<Evidence[]> {
     const t = this.#context.now();
-    const state = processState(this.#pid);
+    let state = processState(this.#pid);
+    // a group stop is asynchronous: every thread stops when it next runs; give it a moment
+    for (let i = 0; i < 20 && this.#spec.action === 'pause' && state !== 'T' && state !== 't' && state !== undefined; i++) {
+      await sleep(50);
+      state = processState(this.#pid);
+    }
     const host = this.hosts[0]!;
     if (this.#spec.action === 'kill') {
       const gone = state === undefined || state === 'Z';

@@ -63,20 +63,26 @@ test('Kafka twin: churn moves leaders, acks=all loses nothing, a killed broker r
     const victim = fault.hosts[0]!;
     assert.notEqual(victim, (await kafka.leader()).leader, 'a follower is not the active controller');
     await waitFor('the ISR to shrink', 30_000, async () => ((await kafka.state()).partitions.some((p) => !p.isr.includes(victim)) ? true : undefined), 250);
-    assert.ok(isVerifiable(fault));
-    const evidence = await fault.verify();
-    assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
-    await fault.heal();
+    try {
+      assert.ok(isVerifiable(fault));
+      const evidence = await fault.verify();
+      assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
+    } finally {
+      await fault.heal();
+    }
     assert.ok((await kafka.state()).brokers.includes(victim), `${victim} registered again`);
     await kafka.waitInSync(60_000);
   });
 
   await t.test('a paused broker stops answering the Kafka protocol; resumed, it answers again', async () => {
     const fault = await processInjector.inject({ id: 'pause', type: 'process', action: 'pause', restart: true, target: { kind: 'member', service: 'kafka', member: 'kafka-3', source: 'kafka-3' }, atMs: 0, durationMs: 0 }, context);
-    assert.ok(isVerifiable(fault));
-    const evidence = await fault.verify();
-    assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
-    await fault.heal();
+    try {
+      assert.ok(isVerifiable(fault));
+      const evidence = await fault.verify();
+      assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
+    } finally {
+      await fault.heal();
+    }
     assert.equal(await kafka.healthy('kafka-3', 2000), true);
   });
 
