@@ -59,7 +59,7 @@ export class KafkaLoad implements Load {
     };
     const name = `load-${spec.name}`;
     this.#key = this.#ledger.add({ kind: 'process', name });
-    this.#child = spawn('java', ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', options.install.agentClasspath, 'MoatKafkaAgent', 'load', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = spawn('java', ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dmoat.run=moat-${options.runId}`, `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', options.install.agentClasspath, 'MoatKafkaAgent', 'load', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
     const pid = this.#child.pid;
     if (pid !== undefined) this.#ledger.update(this.#key, { kind: 'process', name, pid, startTime: processStartTime(pid) ?? '' });
     const log = createWriteStream(join(options.runDir, 'logs', `${name}.log`), { flags: 'a' });

@@ -93,10 +93,10 @@ export class KafkaAdmin {
   #next = 1;
   #closed = false;
 
-  constructor(install: KafkaInstall, bootstrap: string, ledger: Ledger, logFile: string, name: string) {
+  constructor(install: KafkaInstall, bootstrap: string, ledger: Ledger, logFile: string, name: string, runId: string) {
     this.#ledger = ledger;
     this.#key = ledger.add({ kind: 'process', name });
-    this.#child = spawn('java', ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', install.agentClasspath, 'MoatKafkaAgent', 'admin', bootstrap], {
+    this.#child = spawn('java', ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dmoat.run=moat-${runId}`, `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', install.agentClasspath, 'MoatKafkaAgent', 'admin', bootstrap], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const pid = this.#child.pid;
@@ -203,12 +203,12 @@ export class KafkaCluster implements TwinService {
       const args = [
         // small, steady JVMs: three brokers share the machine with the load and moat
         `-Xms${Math.min(256, spec.heapMb)}m`, `-Xmx${spec.heapMb}m`, '-XX:+UseSerialGC', '-XX:ActiveProcessorCount=1', '-XX:TieredStopAtLevel=1', '-XX:+ExitOnOutOfMemoryError',
-        '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${LOG4J}`, `-Dmoat.run=${runId}`,
+        '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${LOG4J}`, `-Dmoat.run=moat-${runId}`,
         '-cp', install.classpath, 'kafka.Kafka', m.properties,
       ];
       return { name: m.name, ip: m.ip, process: network.spawn(m.name, m.name, 'java', args), args };
     });
-    const admin = new KafkaAdmin(install, members.map((m) => `${m.ip}:${KAFKA_PORT}`).join(','), options.ledger, join(options.logDir, `${spec.name}-admin.log`), `${spec.name}-admin`);
+    const admin = new KafkaAdmin(install, members.map((m) => `${m.ip}:${KAFKA_PORT}`).join(','), options.ledger, join(options.logDir, `${spec.name}-admin.log`), `${spec.name}-admin`, runId);
     const cluster = new KafkaCluster(spec, members, network, admin, install);
     try {
       await cluster.waitReady(options.readyTimeoutMs ?? 60_000);
