@@ -9,6 +9,11 @@ import { SeededRandom } from '../../core/random.ts';
 import { HttpLoad } from '../../load/http.ts';
 import { parseExposition } from '../../observe/prometheus-text.ts';
 import type { ToxicSpec } from '../../runner/scenario/index.ts';
+import { parseScenario } from '../../runner/scenario/index.ts';
+import { runScenario } from '../../runner/run.ts';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const toxic = (id: string, over: Partial<ToxicSpec>): ToxicSpec => ({
   id, type: 'toxic', app: 'ledger', service: 'redis', toxic: 'latency', attributes: {}, stream: 'downstream', toxicity: 1, atMs: 0, durationMs: 0, ...over,
@@ -99,4 +104,54 @@ test('ledger service behind Toxiproxy: latency raises p99 by the toxic and opens
     await fault.heal();
     for (const link of app.linksTo('etcd')) assert.equal((await app.toxiproxy!.get(link.proxy)).enabled, true);
   });
+});
+
+test('your own binary in the app slot: started with its links in MOAT_LINK_<SERVICE>, health-checked', { timeout: 60_000 }, async () => {
+  const { twin } = await startTestTwin(5, [
+    { name: 'redis', kind: 'redis', replicas: 1 },
+    { name: 'svc', kind: 'app', replicas: 1, command: ['python3', '-m', 'http.server', '9000'], port: 9000, health: '/', env: { GREETING: 'hi' }, links: ['redis'], config: { memoryLimitMiB: 256, breaker: { errorRate: 0.3, timeoutMs: 200, sleepWindowMs: 2000, minRequests: 10 } } },
+  ]);
+  await using _twin = twin;
+  const app = twin.app('svc');
+  assert.equal((await fetch(`${app.url}/`)).status, 200);
+  const environ = Object.fromEntries(readFileSync(`/proc/${app.members[0]!.process.pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  assert.equal(environ.MOAT_LINK_REDIS, app.linksTo('redis')[0]!.listen);
+  assert.equal(environ.GREETING, 'hi');
+  assert.match(environ.OTEL_EXPORTER_OTLP_ENDPOINT ?? '', /^http:\/\/10\.77\.\d+\.1:4318$/);
+});
+
+test('a whole run on the ledger twin: http load, a toxic, the breaker seen by a detector, Go OTLP, clean teardown', { timeout: 180_000 }, async () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'moat-runs-'));
+  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
+  const scenario = parseScenario(`name: ledger-short
+seed: 4
+twin:
+  services:
+    etcd: { kind: etcd, replicas: 3 }
+    redis: { kind: redis }
+    ledger: { kind: app, app: ledger, links: [redis, etcd] }
+load:
+  - { name: api, kind: http, target: ledger, rate: 60/s, requests: [{ name: balance, method: GET, path: "/balance?account=a1" }] }
+observe: { bpf: [] }
+baseline:
+  warmup: 12s
+  series: [load_error_ratio, ledger_breaker_state]
+  detectors: [{ kind: static, thresholds: { ledger_breaker_state: ">= 2" }, rule: breach }]
+faults:
+  - { id: slow, type: toxic, link: ledger->redis, toxic: latency, attributes: { latency: 400 }, at: 12s, duration: 10s }
+recovery: 5s
+`, 'ledger-short.yaml');
+  const journal = await runScenario(scenario, { scenarioFile: 'ledger-short.yaml', outDir, stateDir });
+  assert.equal(journal.status, 'completed', journal.error);
+  const fault = journal.faults[0]!;
+  assert.ok(fault.verified.ok, JSON.stringify(fault.verified.evidence));
+  assert.ok(fault.verified.evidence.some((e) => /round trip through ledger-redis-1: \d+ ms/.test(e.detail)));
+  const detection = journal.detections.find((d) => d.faultId === 'slow')!;
+  assert.ok(detection.ttdMs !== null && detection.ttdMs < 8000, `breaker alarm TTD ${detection.ttdMs}`);
+  assert.ok(journal.otlp.spans > 100, `spans from the Go SDK: ${journal.otlp.spans}`);
+  assert.ok(journal.series.count > 0);
+  const series = readFileSync(join(journal.runDir, 'series.jsonl'), 'utf8');
+  for (const name of ['http_req_failed', 'ledger_breaker_state', 'otel_ledger_requests', 'otel_ledger_breaker_state']) assert.ok(series.includes(`"name":"${name}`), name);
+  assert.ok(journal.cleanup.ok, journal.cleanup.leftovers.join('; '));
+  assert.equal(readdirSync(join(stateDir, 'ledger')).length, 0, 'the ledger of a clean run is removed');
 });
