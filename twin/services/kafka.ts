@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../core/exec.ts';
+import { answersRequest } from '../../core/probe.ts';
 import { TwinError, errorMessage } from '../../core/errors.ts';
 import { sleep, waitFor } from '../../core/units.ts';
 import { processStartTime, type Ledger } from '../../runner/ledger.ts';
@@ -449,32 +449,15 @@ function serverProperties(options: { nodeId: number; ip: string; voters: string;
  * stopped JVM fails even though the kernel still accepts its TCP connections.
  */
 export function kafkaAnswers(ip: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: ip, port });
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.on('error', () => done(false));
-    socket.on('connect', () => {
-      const clientId = Buffer.from('moat');
-      // header: api_key 18 (ApiVersions), api_version 0, correlation_id, client_id (int16 length + bytes)
-      const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length);
-      body.writeInt16BE(18, 0);
-      body.writeInt16BE(0, 2);
-      body.writeInt32BE(7, 4);
-      body.writeInt16BE(clientId.length, 8);
-      clientId.copy(body, 10);
-      const size = Buffer.alloc(4);
-      size.writeInt32BE(body.length, 0);
-      socket.write(Buffer.concat([size, body]));
-    });
-    let received = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length >= 8 && received.readInt32BE(4) === 7) done(true);
-    });
-  });
+  const clientId = Buffer.from('moat');
+  // header: api_key 18 (ApiVersions), api_version 0, correlation_id 7, client_id (int16 length + bytes)
+  const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length);
+  body.writeInt16BE(18, 0);
+  body.writeInt16BE(0, 2);
+  body.writeInt32BE(7, 4);
+  body.writeInt16BE(clientId.length, 8);
+  clientId.copy(body, 10);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(body.length, 0);
+  return answersRequest(ip, port, Buffer.concat([size, body]), (received) => received.length >= 8 && received.readInt32BE(4) === 7, timeoutMs);
 }

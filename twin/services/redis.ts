@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { answersRequest } from '../../core/probe.ts';
 import { TwinError } from '../../core/errors.ts';
 import { waitFor } from '../../core/units.ts';
 import type { RedisServiceSpec } from '../../runner/scenario/index.ts';
@@ -68,16 +68,5 @@ export class RedisService implements TwinService {
 }
 
 export function redisPing(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => done(chunk.toString().startsWith('+PONG')));
-  });
+  return answersRequest(host, port, 'PING\r\n', (received) => received.toString().startsWith('+PONG'), timeoutMs);
 }

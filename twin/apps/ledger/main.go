@@ -342,6 +342,9 @@ func main() {
 	otelDur, _ := meter.Float64Histogram("ledger.request.duration", otelmetric.WithUnit("ms"))
 
 	newDep := func(name string) *dependency {
+		// every series exists from the start, at zero, so a baseline can be learnt for it
+		depErrors.WithLabelValues(name)
+		shed.WithLabelValues(name)
 		return &dependency{name: name, state: state, errors: depErrors, shed: shed, calls: calls, tracer: tracer, otelSt: otelState}
 	}
 	s := &server{
