@@ -7,6 +7,7 @@ import { startTestTwin } from '../../injectors/testing.ts';
 import { isVerifiable } from '../../injectors/index.ts';
 import { leaderChurnInjector } from '../../injectors/leader-churn/leader-churn.ts';
 import { processInjector } from '../../injectors/process/process.ts';
+import { partitionInjector } from '../../injectors/partition/partition.ts';
 import { KafkaLoad } from '../../load/kafka.ts';
 
 // One real 3-broker KRaft cluster for the whole file (it takes ~20 s to start on 2 cores).
@@ -71,6 +72,21 @@ test('Kafka twin: churn moves leaders, acks=all loses nothing, a killed broker r
       await fault.heal();
     }
     assert.ok((await kafka.state()).brokers.includes(victim), `${victim} registered again`);
+    await kafka.waitInSync(60_000);
+  });
+
+  await t.test('the partition injector isolates a broker: probes across the cut fail, the ISR shrinks, heal restores it', async () => {
+    const fault = await partitionInjector.inject({ id: 'cut', type: 'partition', mode: 'isolate', target: { kind: 'member', service: 'kafka', member: 'kafka-2', source: 'kafka-2' }, atMs: 0, durationMs: 0 }, context);
+    try {
+      await waitFor('kafka-2 out of some ISR', 30_000, async () => ((await kafka.state()).partitions.some((p) => !p.isr.includes('kafka-2')) ? true : undefined), 250);
+      assert.ok(isVerifiable(fault));
+      const evidence = await fault.verify();
+      const probes = evidence.filter((e) => e.kind === 'probe');
+      assert.ok(probes.length >= 2 && probes.every((e) => e.ok), JSON.stringify(evidence));
+      assert.ok(probes.some((e) => e.detail.includes(':9092')), 'probes go to the broker port');
+    } finally {
+      await fault.heal();
+    }
     await kafka.waitInSync(60_000);
   });
 
