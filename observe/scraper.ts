@@ -6,7 +6,8 @@ export interface MetricSelection {
   /** kept as they are */
   gauges: readonly string[];
   /** turned into per-second rates, named `<name>:rate` */
-  counters: readonly string[];
+  /** turned into per-second rates, named `<name>:rate`; summed over labels, or split by `by` labels */
+  counters: readonly (string | { name: string; by: readonly string[] })[];
   /** turned into the p50 and p99 (in ms) of each interval, named `<name>:p99_ms`; split by `by` labels */
   histograms: readonly { name: string; by?: readonly string[] }[];
 }
@@ -84,11 +85,19 @@ export class Scraper {
     const elapsedSec = state.lastT === undefined ? undefined : (t - state.lastT) / 1000;
     const { select, labels } = target;
     const gauges = new Set(select.gauges);
-    const counterTotals = new Map<string, number>();
+    const counterTotals = new Map<string, { name: string; extra: Record<string, string>; total: number }>();
     const histogramBuckets = new Map<string, { name: string; extra: Record<string, string>; buckets: Map<number, number> }>();
     for (const sample of samples) {
       if (gauges.has(sample.name)) this.#store.append(sample.name, { ...labels, ...sample.labels }, t, sample.value);
-      if (select.counters.includes(sample.name)) counterTotals.set(sample.name, (counterTotals.get(sample.name) ?? 0) + sample.value);
+      const counter = select.counters.find((c) => (typeof c === 'string' ? c : c.name) === sample.name);
+      if (counter !== undefined) {
+        const extra: Record<string, string> = {};
+        if (typeof counter !== 'string') for (const key of counter.by) if (sample.labels[key] !== undefined) extra[key] = sample.labels[key]!;
+        const key = sample.name + JSON.stringify(extra);
+        const entry = counterTotals.get(key) ?? { name: sample.name, extra, total: 0 };
+        entry.total += sample.value;
+        counterTotals.set(key, entry);
+      }
       if (sample.name.endsWith('_bucket')) {
         const base = sample.name.slice(0, -'_bucket'.length);
         const histogram = select.histograms.find((h) => h.name === base);
@@ -102,13 +111,13 @@ export class Scraper {
         entry.buckets.set(le, (entry.buckets.get(le) ?? 0) + sample.value);
       }
     }
-    for (const [name, total] of counterTotals) {
-      const previous = state.counters.get(name);
-      state.counters.set(name, total);
+    for (const [key, { name, extra, total }] of counterTotals) {
+      const previous = state.counters.get(key);
+      state.counters.set(key, total);
       if (previous !== undefined && elapsedSec !== undefined && elapsedSec > 0) {
         // a counter that went down was reset (a restart): count from zero, as rate() does
         const delta = total >= previous ? total - previous : total;
-        this.#store.append(`${name}:rate`, labels, t, delta / elapsedSec);
+        this.#store.append(`${name}:rate`, { ...labels, ...extra }, t, delta / elapsedSec);
       }
     }
     for (const [key, { name, extra, buckets }] of histogramBuckets) {

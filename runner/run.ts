@@ -91,7 +91,7 @@ const KEY_SERIES = new Set([
 /** What moat scrapes from an app's /metrics (moat's ledger names; a user's app may expose any of them). */
 const APP_METRICS = {
   gauges: ['ledger_breaker_state', 'go_memstats_heap_inuse_bytes', 'go_goroutines'],
-  counters: ['ledger_requests_total', 'ledger_shed_total', 'ledger_dependency_errors_total'],
+  counters: [{ name: 'ledger_requests_total', by: ['route', 'code'] }, { name: 'ledger_shed_total', by: ['dependency'] }, { name: 'ledger_dependency_errors_total', by: ['dependency'] }],
   histograms: [{ name: 'ledger_request_duration_seconds', by: ['route'] }, { name: 'ledger_dependency_duration_seconds', by: ['dependency'] }],
 } as const;
 
