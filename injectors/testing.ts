@@ -6,7 +6,8 @@ import { Ledger } from '../runner/ledger.ts';
 import { resolveTarget } from '../runner/targets.ts';
 import { SeededRandom } from '../core/random.ts';
 import { twinUp, type StartedTwin } from '../twin/index.ts';
-import type { InjectionContext } from './types.ts';
+import assert from 'node:assert/strict';
+import { isVerifiable, type ActiveFault, type Evidence, type InjectionContext } from './types.ts';
 import type { ServiceSpec } from '../runner/scenario/index.ts';
 
 /**
@@ -26,4 +27,16 @@ export async function startTestTwin(seed = 1, services: ServiceSpec[] = [{ name:
     resolve: (target, what, exclude) => resolveTarget(twin, target, random, what, exclude),
   };
   return { twin, context, random, ledger, logDir };
+}
+
+/** Verifies a fault, asserting that every check passed, and heals it whatever happened. */
+export async function verifyThenHeal(fault: ActiveFault): Promise<Evidence[]> {
+  try {
+    assert.ok(isVerifiable(fault), 'the fault can be verified');
+    const evidence = await fault.verify();
+    assert.ok(evidence.length > 0 && evidence.every((e) => e.ok), JSON.stringify(evidence));
+    return evidence;
+  } finally {
+    await fault.heal();
+  }
 }

@@ -4,7 +4,7 @@ import { sleep, waitFor } from '../../core/units.ts';
 import type { ProcessSpec } from '../../runner/scenario/index.ts';
 import { isVerifiable } from '../index.ts';
 import { processInjector } from './process.ts';
-import { startTestTwin } from '../testing.ts';
+import { startTestTwin, verifyThenHeal } from '../testing.ts';
 
 
 test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and it rejoins', { timeout: 120_000 }, async () => {
@@ -42,12 +42,8 @@ test('pause (SIGSTOP) of a follower stops it answering; heal (SIGCONT) brings it
   assert.equal(random.choices.length, 1, 'the follower was a seeded choice');
   const host = fault.hosts[0]!;
   assert.ok(isVerifiable(fault));
-  try {
-    const evidence = await fault.verify();
-    assert.deepEqual(evidence.map((e) => e.ok), [true, true], JSON.stringify(evidence));
-  } finally {
-    await fault.heal();
-  }
+  const evidence = await verifyThenHeal(fault);
+  assert.equal(evidence.length, 2, JSON.stringify(evidence));
   const member = twin.etcd('etcd').member(host);
   await waitFor(`${host} answering again`, 5000, async () => ((await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false)) ? true : undefined));
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, waitFor } from '../../core/units.ts';
-import { startTestTwin } from '../../injectors/testing.ts';
+import { startTestTwin, verifyThenHeal } from '../../injectors/testing.ts';
+import type { Evidence } from '../../injectors/types.ts';
 import { isVerifiable } from '../../injectors/index.ts';
 import { leaderChurnInjector } from '../../injectors/leader-churn/leader-churn.ts';
 import { processInjector } from '../../injectors/process/process.ts';
@@ -64,41 +65,27 @@ test('Kafka twin: churn moves leaders, acks=all loses nothing, a killed broker r
     const victim = fault.hosts[0]!;
     assert.notEqual(victim, (await kafka.leader()).leader, 'a follower is not the active controller');
     await waitFor('the ISR to shrink', 30_000, async () => ((await kafka.state()).partitions.some((p) => !p.isr.includes(victim)) ? true : undefined), 250);
-    try {
-      assert.ok(isVerifiable(fault));
-      const evidence = await fault.verify();
-      assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
-    } finally {
-      await fault.heal();
-    }
+    await verifyThenHeal(fault);
     assert.ok((await kafka.state()).brokers.includes(victim), `${victim} registered again`);
     await kafka.waitInSync(60_000);
   });
 
   await t.test('the partition injector isolates a broker: probes across the cut fail, the ISR shrinks, heal restores it', async () => {
     const fault = await partitionInjector.inject({ id: 'cut', type: 'partition', mode: 'isolate', target: { kind: 'member', service: 'kafka', member: 'kafka-2', source: 'kafka-2' }, atMs: 0, durationMs: 0 }, context);
+    let evidence: Evidence[] = [];
     try {
       await waitFor('kafka-2 out of some ISR', 30_000, async () => ((await kafka.state()).partitions.some((p) => !p.isr.includes('kafka-2')) ? true : undefined), 250);
-      assert.ok(isVerifiable(fault));
-      const evidence = await fault.verify();
-      const probes = evidence.filter((e) => e.kind === 'probe');
-      assert.ok(probes.length >= 2 && probes.every((e) => e.ok), JSON.stringify(evidence));
-      assert.ok(probes.some((e) => e.detail.includes(':9092')), 'probes go to the broker port');
     } finally {
-      await fault.heal();
+      evidence = await verifyThenHeal(fault);
     }
+    const probes = evidence.filter((e) => e.kind === 'probe');
+    assert.ok(probes.length >= 2 && probes.some((e) => e.detail.includes(':9092')), JSON.stringify(probes));
     await kafka.waitInSync(60_000);
   });
 
   await t.test('a paused broker stops answering the Kafka protocol; resumed, it answers again', async () => {
     const fault = await processInjector.inject({ id: 'pause', type: 'process', action: 'pause', restart: true, target: { kind: 'member', service: 'kafka', member: 'kafka-3', source: 'kafka-3' }, atMs: 0, durationMs: 0 }, context);
-    try {
-      assert.ok(isVerifiable(fault));
-      const evidence = await fault.verify();
-      assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
-    } finally {
-      await fault.heal();
-    }
+    await verifyThenHeal(fault);
     assert.equal(await kafka.healthy('kafka-3', 2000), true);
   });
 

@@ -264,15 +264,20 @@ func (s *server) transfer(w http.ResponseWriter, r *http.Request) {
 		})
 		return nil, err
 	})
+	s.reply(w, span, "/transfer", start, err, func() string { return `{"ok":true}` })
+}
+
+// reply writes the JSON body (or the error with its status), marks the span and records the request.
+func (s *server) reply(w http.ResponseWriter, span trace.Span, route string, start time.Time, err error, body func() string) {
 	code := statusFor(err)
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		http.Error(w, err.Error(), code)
 	} else {
 		w.Header().Set("content-type", "application/json")
-		fmt.Fprint(w, `{"ok":true}`)
+		fmt.Fprint(w, body())
 	}
-	s.observe("/transfer", start, code)
+	s.observe(route, start, code)
 }
 
 func (s *server) balance(w http.ResponseWriter, r *http.Request) {
@@ -292,15 +297,7 @@ func (s *server) balance(w http.ResponseWriter, r *http.Request) {
 		}
 		return v, err
 	})
-	code := statusFor(err)
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-		http.Error(w, err.Error(), code)
-	} else {
-		w.Header().Set("content-type", "application/json")
-		fmt.Fprintf(w, `{"account":%q,"balance":%d}`, account, value)
-	}
-	s.observe("/balance", start, code)
+	s.reply(w, span, "/balance", start, err, func() string { return fmt.Sprintf(`{"account":%q,"balance":%d}`, account, value) })
 }
 
 func env(name, fallback string) string {
