@@ -67,7 +67,9 @@ test('ledger service behind Toxiproxy: latency raises p99 by the toxic and opens
     const after = await balanceP99(app.url, 60);
     assert.ok(during.codes.every((c) => c === 200));
     assert.ok(Math.abs(during.p50 - before.p50 - 100) < 25, `p50 ${before.p50.toFixed(1)} -> ${during.p50.toFixed(1)} ms`);
-    assert.ok(during.p99 - before.p99 > 75 && during.p99 - before.p99 < 150, `p99 ${before.p99.toFixed(1)} -> ${during.p99.toFixed(1)} ms`);
+    // every request now waits the toxic's 100 ms; p99 rises by about that much (a noisy machine's
+    // outlier before the toxic can make the difference smaller, never the floor)
+    assert.ok(during.p99 >= before.p50 + 95 && during.p99 - before.p99 < 150, `p99 ${before.p99.toFixed(1)} -> ${during.p99.toFixed(1)} ms (p50 before ${before.p50.toFixed(1)})`);
     assert.ok(after.p50 < before.p50 + 20, `after heal p50 ${after.p50.toFixed(1)} ms`);
     const proxy = await app.toxiproxy!.get('ledger-redis-1');
     await assert.rejects(proxy.getToxic(`moat-${context.runId}-slow`), 'heal removed exactly its toxic');
