@@ -46,6 +46,8 @@ export class KafkaLoad implements Load {
   readonly #result: Promise<AgentResult | undefined>;
   readonly #exited: Promise<number>;
   #stopped = false;
+  /** the requests file, read once after the agent has exited */
+  #final: RequestRecord[] | undefined;
 
   constructor(options: { spec: KafkaLoadSpec; install: KafkaInstall; bootstrap: string; partitions: number; runId: string; clockZeroEpochMs: number; runDir: string; ledger: Ledger }) {
     const { spec } = options;
@@ -94,6 +96,7 @@ export class KafkaLoad implements Load {
   }
 
   #records(): RequestRecord[] {
+    if (this.#final) return this.#final;
     if (!existsSync(this.#requestsFile)) return [];
     const records: RequestRecord[] = [];
     for (const line of readFileSync(this.#requestsFile, 'utf8').split('\n')) {
@@ -101,6 +104,8 @@ export class KafkaLoad implements Load {
       if (ok === undefined) continue;
       records.push({ op: op === 'produce' ? 0 : 1, dueMs: Number(due), latencyMs: Number(latency), ok: ok === '1', lagMs: 0 });
     }
+    // once the agent is gone the file is complete: series() and result() share one read
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) this.#final = records;
     return records;
   }
 

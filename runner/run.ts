@@ -267,28 +267,27 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       const stop = service.observe?.({ store, now, intervalMs: scenario.observe.intervalMs, event: (kind, detail) => record(kind, detail) });
       if (stop) stopServiceObservers.push(stop);
     }
+    const clockZeroEpochMs = Date.parse(journal.clockZero);
+    const createLoad = (spec: Scenario['load'][number]): Load => {
+      const random = new SeededRandom(seed ^ hashString(spec.name));
+      switch (spec.kind) {
+        case 'http':
+          return new HttpLoad({ spec, baseUrl: startedTwin.app(spec.target).url, random, now });
+        case 'kafka': {
+          const kafka = startedTwin.kafka(spec.target);
+          const partitions = kafka.spec.topics.find((t) => t.name === spec.topic)!.partitions;
+          return new KafkaLoad({ spec, install: kafka.install, bootstrap: kafka.bootstrap, partitions, runId, clockZeroEpochMs, runDir, ledger });
+        }
+        case 'etcd-kv':
+          return new EtcdKvLoad({
+            spec, endpoints: startedTwin.service(spec.target).members.map((m) => `http://${m.ip}:${ETCD_CLIENT_PORT}`),
+            runId, random, now, ackFile: join(runDir, `acked-writes-${spec.name}.jsonl`),
+            ...(spec.shape ? { rateAt: replayedShape(spec) } : {}),
+          });
+      }
+    };
     for (const spec of scenario.load) {
-      if (spec.kind === 'http') {
-        const load = new HttpLoad({ spec, baseUrl: startedTwin.app(spec.target).url, random: new SeededRandom(seed ^ hashString(spec.name)), now });
-        loads.push(load);
-        load.start();
-        continue;
-      }
-      if (spec.kind === 'kafka') {
-        const kafka = startedTwin.kafka(spec.target);
-        const load = new KafkaLoad({
-          spec, install: kafka.install, bootstrap: kafka.bootstrap, partitions: kafka.spec.topics.find((t) => t.name === spec.topic)!.partitions,
-          runId, clockZeroEpochMs: Date.parse(journal.clockZero), runDir, ledger,
-        });
-        loads.push(load);
-        load.start();
-        continue;
-      }
-      const load = new EtcdKvLoad({
-        spec, endpoints: startedTwin.service(spec.target).members.map((m) => `http://${m.ip}:${ETCD_CLIENT_PORT}`),
-        runId, random: new SeededRandom(seed ^ hashString(spec.name)), now, ackFile: join(runDir, `acked-writes-${spec.name}.jsonl`),
-        ...(spec.shape ? { rateAt: replayedShape(spec) } : {}),
-      });
+      const load = createLoad(spec);
       loads.push(load);
       load.start();
     }
@@ -552,7 +551,7 @@ function pollLeaders(twin: StartedTwin, now: () => number, onChange: (service: s
     while (!stopped) {
       const started = performance.now();
       for (const [name, service] of twin.services) {
-        if (service.leaderBased === false) continue;
+        if (!service.leaderBased) continue;
         const view = await service.leader(150);
         const t = Math.round(now());
         const previous = last.has(name) ? last.get(name)! : undefined;

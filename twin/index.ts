@@ -4,9 +4,9 @@ import { TwinError } from '../core/errors.ts';
 import type { Ledger } from '../runner/ledger.ts';
 import type { Scenario } from '../runner/scenario/index.ts';
 import { NetnsNetwork, type NetnsHost } from './backends/netns/network.ts';
-import { EtcdCluster, memberNames, ETCD_CLIENT_PORT } from './services/etcd.ts';
+import { EtcdCluster, memberNames } from './services/etcd.ts';
 import { KafkaCluster } from './services/kafka.ts';
-import { RedisService, REDIS_PORT } from './services/redis.ts';
+import { RedisService } from './services/redis.ts';
 import { AppService } from './services/app.ts';
 import type { TwinService } from './services/types.ts';
 
@@ -76,7 +76,7 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
       else if (spec.kind === 'etcd') services.set(spec.name, await EtcdCluster.start({ ...common, spec }));
       else if (spec.kind === 'redis') services.set(spec.name, await RedisService.start({ spec, network, ...timeout }));
     }));
-    const upstreams = new Map([...services].map(([name, service]) => [name, { members: service.members, port: service instanceof RedisService ? REDIS_PORT : service instanceof EtcdCluster ? ETCD_CLIENT_PORT : service.probePort }]));
+    const upstreams = new Map(services);
     await Promise.all(twin.services.map(async (spec) => {
       if (spec.kind === 'app') services.set(spec.name, await AppService.start({ spec, network, upstreams, ...timeout }));
     }));

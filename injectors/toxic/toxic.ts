@@ -134,7 +134,7 @@ class ActiveToxic implements ActiveFault, Verifiable {
 /** Times one request/answer through a link from inside the app's namespace (a redis PING or an etcd GET /health). */
 async function roundTripThrough(network: InjectionContext['twin']['network'], host: string, link: Link): Promise<number | undefined> {
   const [ip, port] = link.listen.split(':') as [string, string];
-  const request = link.upstream.endsWith(':6379') ? 'PING\\r\\n' : `GET /health HTTP/1.0\\r\\nHost: ${ip}\\r\\n\\r\\n`;
+  const request = link.kind === 'redis' ? 'PING\\r\\n' : `GET /health HTTP/1.0\\r\\nHost: ${ip}\\r\\n\\r\\n`;
   // bash in the app's namespace: open, send, read one chunk; date gives ns timestamps
   const script = `exec 3<>/dev/tcp/${ip}/${port} || exit 1; s=$(date +%s%N); printf '${request}' >&3; read -r -t 5 line <&3 || exit 2; e=$(date +%s%N); echo $(( (e - s) / 1000 ))`;
   const result = await network.exec(host, 'bash', ['-c', script], { allowFailure: true, timeoutMs: 8000 });

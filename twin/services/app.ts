@@ -7,7 +7,7 @@ import { Toxiproxy } from 'toxiproxy-node-client';
 import { run, which } from '../../core/exec.ts';
 import { TwinError, errorMessage } from '../../core/errors.ts';
 import { waitFor } from '../../core/units.ts';
-import type { AppServiceSpec } from '../../runner/scenario/index.ts';
+import type { AppServiceSpec, ServiceSpec } from '../../runner/scenario/index.ts';
 import type { NetnsNetwork } from '../backends/netns/network.ts';
 import type { LeaderView, ServiceMember, TwinService } from './types.ts';
 
@@ -49,8 +49,9 @@ export async function ledgerBinary(): Promise<string> {
 
 /** One proxied connection from an app to one member of a service it depends on. */
 export interface Link {
-  /** the dependency service, e.g. `redis` */
+  /** the dependency service, e.g. `redis`, and its kind */
   service: string;
+  kind: ServiceSpec['kind'];
   member: string;
   /** Toxiproxy proxy name, e.g. `ledger-redis-1` */
   proxy: string;
@@ -68,6 +69,7 @@ export class AppService implements TwinService {
   readonly spec: AppServiceSpec;
   readonly members: ServiceMember[];
   readonly probePort: number;
+  readonly clientPort: number;
   readonly leaderBased = false;
   readonly links: Link[];
   readonly toxiproxy: Toxiproxy | undefined;
@@ -77,6 +79,7 @@ export class AppService implements TwinService {
     this.spec = spec;
     this.members = members;
     this.probePort = spec.port;
+    this.clientPort = spec.port;
     this.#network = network;
     this.links = links;
     this.toxiproxy = toxiproxy;
@@ -90,7 +93,7 @@ export class AppService implements TwinService {
    * Starts Toxiproxy with one proxy per linked member, writes the app's config, starts the app
    * with its dependencies' proxy addresses in its environment, and waits for its health check.
    */
-  static async start(options: { spec: AppServiceSpec; network: NetnsNetwork; upstreams: ReadonlyMap<string, { members: readonly ServiceMember[]; port: number }>; readyTimeoutMs?: number }): Promise<AppService> {
+  static async start(options: { spec: AppServiceSpec; network: NetnsNetwork; upstreams: ReadonlyMap<string, TwinService>; readyTimeoutMs?: number }): Promise<AppService> {
     const { spec, network } = options;
     const host = `${spec.name}-1`;
     const ip = network.host(host).ip;
@@ -111,7 +114,7 @@ export class AppService implements TwinService {
         const upstream = options.upstreams.get(service);
         if (!upstream) throw new TwinError(`${spec.name} links to ${service}, which the twin does not have`);
         for (const member of upstream.members) {
-          const link: Link = { service, member: member.name, proxy: `${spec.name}-${member.name}`, listen: `127.0.0.1:${port++}`, upstream: `${member.ip}:${upstream.port}` };
+          const link: Link = { service, kind: upstream.spec.kind, member: member.name, proxy: `${spec.name}-${member.name}`, listen: `127.0.0.1:${port++}`, upstream: `${member.ip}:${upstream.clientPort}` };
           await toxiproxy.createProxy({ name: link.proxy, listen: link.listen, upstream: link.upstream });
           links.push(link);
         }
@@ -126,8 +129,8 @@ export class AppService implements TwinService {
     };
     let command: string[];
     if (spec.app === 'ledger') {
-      const redis = links.find((l) => options.upstreams.get(l.service) && spec.links.includes(l.service) && l.service.startsWith('redis')) ?? links.find((l) => l.upstream.endsWith(':6379'));
-      const etcd = links.filter((l) => l.upstream.endsWith(':2379'));
+      const redis = links.find((l) => l.kind === 'redis');
+      const etcd = links.filter((l) => l.kind === 'etcd');
       if (!redis) throw new TwinError(`the ledger app needs a link to a redis service (links: ${spec.links.join(', ') || 'none'})`);
       if (etcd.length === 0) throw new TwinError(`the ledger app reads its config from etcd: link it to an etcd service (links: ${spec.links.join(', ')})`);
       env.LEDGER_ADDR = `:${spec.port}`;

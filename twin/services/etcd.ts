@@ -33,6 +33,8 @@ export class EtcdCluster implements TwinService {
   readonly spec: EtcdServiceSpec;
   readonly members: EtcdMember[];
   readonly probePort = ETCD_PEER_PORT;
+  readonly clientPort = ETCD_CLIENT_PORT;
+  readonly leaderBased = true;
   readonly #network: NetnsNetwork;
 
   private constructor(spec: EtcdServiceSpec, members: EtcdMember[], network: NetnsNetwork) {

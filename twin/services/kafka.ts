@@ -161,10 +161,11 @@ export class KafkaCluster implements TwinService {
   readonly spec: KafkaServiceSpec;
   readonly members: ServiceMember[];
   readonly probePort = KAFKA_PORT;
+  readonly clientPort = KAFKA_PORT;
+  readonly leaderBased = true;
   readonly admin: KafkaAdmin;
   readonly install: KafkaInstall;
   readonly #network: NetnsNetwork;
-  #last: KafkaState | undefined;
 
   private constructor(spec: KafkaServiceSpec, members: ServiceMember[], network: NetnsNetwork, admin: KafkaAdmin, install: KafkaInstall) {
     this.spec = spec;
@@ -244,7 +245,7 @@ export class KafkaCluster implements TwinService {
   /** Brokers, the active controller and (with `partitions`) every partition's leader and ISR. */
   async state(options: { partitions?: boolean; timeoutMs?: number } = {}): Promise<KafkaState> {
     const raw = (await this.admin.call('describe', options.partitions === false ? { topics: [] } : {}, options.timeoutMs ?? 5000)) as unknown as RawDescribe;
-    const state: KafkaState = {
+    return {
       brokers: raw.brokers.map((id) => this.nodeName(id) ?? `id:${id}`).sort(),
       controller: raw.controller >= 0 ? this.nodeName(raw.controller) : null,
       controllerEpoch: raw.controllerEpoch ?? 0,
@@ -255,13 +256,6 @@ export class KafkaCluster implements TwinService {
         isr: p.isr.map((id) => this.nodeName(id) ?? `id:${id}`),
       })),
     };
-    if (options.partitions !== false) this.#last = state;
-    return state;
-  }
-
-  /** The last full state seen (by `state()` or the observer). */
-  get lastState(): KafkaState | undefined {
-    return this.#last;
   }
 
   /** Waits until a controller is active and every broker is registered. */
@@ -281,7 +275,7 @@ export class KafkaCluster implements TwinService {
       }
       return undefined;
     }).catch((error: unknown) => {
-      if (error instanceof TwinError && !/not done|within/.test(error.message)) throw error;
+      if (error instanceof TwinError) throw error; // a broker exited; a timeout is reported below
       throw new TwinError(`Kafka ${this.spec.name} not ready after ${timeoutMs} ms (last: ${last})`);
     });
   }
@@ -343,7 +337,7 @@ export class KafkaCluster implements TwinService {
       }
       return undefined;
     }).catch((error: unknown) => {
-      if (error instanceof TwinError && error.message.includes('after its restart (see')) throw error;
+      if (error instanceof TwinError) throw error;
       throw new TwinError(`${name} not back ${timeoutMs} ms after its restart (last: ${last})`);
     });
   }

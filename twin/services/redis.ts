@@ -12,6 +12,7 @@ export class RedisService implements TwinService {
   readonly spec: RedisServiceSpec;
   readonly members: ServiceMember[];
   readonly probePort = REDIS_PORT;
+  readonly clientPort = REDIS_PORT;
   readonly leaderBased = false;
   readonly #network: NetnsNetwork;
 

@@ -56,8 +56,10 @@ export interface TwinService {
   restartMember(name: string, timeoutMs?: number): Promise<void>;
   /** a port every member listens on, for probe connections across a partition */
   readonly probePort: number;
+  /** the port clients use (etcd 2379, Kafka 9092, Redis 6379, an app's port): where an app's links point */
+  readonly clientPort: number;
   /** whether leadership means something here (etcd, Kafka); the run loop polls only those */
-  readonly leaderBased?: boolean;
+  readonly leaderBased: boolean;
   /** extra series the service polls itself, until the returned stop is called */
   observe?(observation: ServiceObservation): () => Promise<void>;
   stop(): Promise<void>;
