@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync, readFileSync, realpathSync } from 'node:fs';
 import { which } from '../core/exec.ts';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
 import { SeededRandom } from '../core/random.ts';
@@ -231,7 +231,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         const goBinaries = await goBinariesOf(scenario);
         try {
           bpf = await activity('bpf-attach', () => BpfObserver.start({
-            probes: scenario.observe.bpf, intervalMs: scenario.observe.intervalMs, comms: [...new Set(scenario.twin.services.map((s) => (s.kind === 'kafka' ? 'java' : s.kind)))],
+            probes: scenario.observe.bpf, intervalMs: scenario.observe.intervalMs, comms: [...new Set(scenario.twin.services.map(processName))],
             goBinaries,
             ledger, dir: join(runDir, 'bpf'), now, store, hostOfIp: (ip) => hostOfIp.get(ip), hostOfPid: (pid) => hostOfPid.get(pid),
             onEvent: (detail) => record('process-exit', detail),
@@ -444,15 +444,21 @@ function replayedShape(spec: Extract<Scenario['load'][number], { kind: 'etcd-kv'
   return shapeRate(series, spec.ratePerSec, shape.speedup);
 }
 
-/** The Go programs of the twin (etcd is one), as real paths for uprobes. */
-async function goBinariesOf(scenario: Scenario): Promise<string[]> {
-  const paths: string[] = [];
-  for (const kind of new Set(scenario.twin.services.map((s) => s.kind))) {
-    if (kind === 'kafka') continue; // a JVM: no Go functions to probe
-    const path = await which(kind);
-    if (path) paths.push(realpathSync(path));
+/** The kernel's name (comm, at most 15 characters) of a service's processes, for eBPF filters. */
+function processName(service: Scenario['twin']['services'][number]): string {
+  switch (service.kind) {
+    case 'etcd': return 'etcd';
+    case 'kafka': return 'java';
+    case 'redis': return 'redis-server';
+    case 'app': return (service.app ?? basename(service.command![0]!)).slice(0, 15);
   }
-  return paths;
+}
+
+/** The Go programs of the twin with Go runtime probes (Debian's etcd), as real paths for uprobes. */
+async function goBinariesOf(scenario: Scenario): Promise<string[]> {
+  if (!scenario.twin.services.some((s) => s.kind === 'etcd')) return [];
+  const path = await which('etcd');
+  return path ? [realpathSync(path)] : [];
 }
 
 function emptyLoadResult(name: string): LoadResult {
