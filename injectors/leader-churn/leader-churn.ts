@@ -28,7 +28,7 @@ export const leaderChurnInjector: Injector<LeaderChurnSpec> = {
     const service = context.twin.service(spec.service);
     const mover: Mover = service instanceof KafkaCluster
       ? spec.controller ? new KafkaControllerMover(service, spec, context) : new KafkaPartitionMover(service, spec, context)
-      : new EtcdMover(service as EtcdCluster, spec, context);
+      : new EtcdMover(context.twin.etcd(spec.service), spec, context);
     await mover.precheck();
     const fault = new ActiveChurn(spec, context, mover);
     await fault.step();
@@ -124,39 +124,44 @@ class ActiveChurn implements ActiveFault, Verifiable {
   }
 }
 
-class EtcdMover implements Mover {
-  readonly label: string;
+/** What every mover holds: the service whose leadership moves, the fault, and the run's context. */
+abstract class ServiceMover<S extends EtcdCluster | KafkaCluster> {
+  abstract readonly label: string;
   readonly hosts: readonly string[];
-  readonly #etcd: EtcdCluster;
-  readonly #spec: LeaderChurnSpec;
-  readonly #context: InjectionContext;
 
-  constructor(etcd: EtcdCluster, spec: LeaderChurnSpec, context: InjectionContext) {
-    this.#etcd = etcd;
-    this.#spec = spec;
-    this.#context = context;
-    this.label = `${spec.service} leadership`;
-    this.hosts = etcd.members.map((m) => m.name);
+  protected readonly service: S;
+  protected readonly spec: LeaderChurnSpec;
+  protected readonly context: InjectionContext;
+
+  constructor(service: S, spec: LeaderChurnSpec, context: InjectionContext) {
+    this.service = service;
+    this.spec = spec;
+    this.context = context;
+    this.hosts = service.members.map((m) => m.name);
   }
+}
+
+class EtcdMover extends ServiceMover<EtcdCluster> implements Mover {
+  readonly label = `${this.spec.service} leadership`;
 
   async precheck(): Promise<void> {
-    if ((await this.#etcd.leader()).leader === null) throw new InjectionError(`leader-churn ${this.#spec.id}: ${this.#spec.service} has no leader to move`);
+    if ((await this.service.leader()).leader === null) throw new InjectionError(`leader-churn ${this.spec.id}: ${this.spec.service} has no leader to move`);
   }
 
   /** Asks the current leader to hand over to a seeded random other member. */
   async move(index: number, acted: () => void): Promise<Move> {
-    const view = await this.#etcd.leader();
-    const t = this.#context.now();
-    const what = this.#spec.service;
+    const view = await this.service.leader();
+    const t = this.context.now();
+    const what = this.spec.service;
     if (view.leader === null) return { t, what, from: 'none', to: 'none', ok: false, detail: 'no leader to move' };
-    const candidates = this.#etcd.members.map((m) => m.name).filter((m) => m !== view.leader).sort();
-    const to = this.#context.random.pick(`${this.#spec.id}.move[${index}]`, candidates);
-    const targetId = this.#etcd.member(to).memberId;
+    const candidates = this.service.members.map((m) => m.name).filter((m) => m !== view.leader).sort();
+    const to = this.context.random.pick(`${this.spec.id}.move[${index}]`, candidates);
+    const targetId = this.service.member(to).memberId;
     const started = performance.now();
     try {
       if (!targetId) throw new Error(`member id of ${to} unknown`);
       acted();
-      const response = await fetch(`${this.#etcd.member(view.leader).clientUrl}/v3/maintenance/transfer-leadership`, {
+      const response = await fetch(`${this.service.member(view.leader).clientUrl}/v3/maintenance/transfer-leadership`, {
         method: 'POST', body: JSON.stringify({ targetID: targetId }), signal: AbortSignal.timeout(5000),
       });
       const body = await response.text();
@@ -170,53 +175,42 @@ class EtcdMover implements Mover {
   async now(moves: readonly Move[]): Promise<Evidence> {
     const movedTo = new Set(moves.filter((m) => m.ok).map((m) => m.to));
     // a move may be under way right now: any member moat handed leadership to counts
-    const view = await this.#etcd.leader();
+    const view = await this.service.leader();
     const ok = view.leader !== null && movedTo.has(view.leader);
-    return { t: this.#context.now(), kind: 'leader', ok, detail: `${this.#spec.service} is led by ${view.leader ?? 'nobody'} (moved to so far: ${[...movedTo].join(', ') || 'none'})` };
+    return { t: this.context.now(), kind: 'leader', ok, detail: `${this.spec.service} is led by ${view.leader ?? 'nobody'} (moved to so far: ${[...movedTo].join(', ') || 'none'})` };
   }
 }
 
-class KafkaPartitionMover implements Mover {
-  readonly label: string;
-  readonly hosts: readonly string[];
-  readonly #kafka: KafkaCluster;
-  readonly #spec: LeaderChurnSpec;
-  readonly #context: InjectionContext;
-
-  constructor(kafka: KafkaCluster, spec: LeaderChurnSpec, context: InjectionContext) {
-    this.#kafka = kafka;
-    this.#spec = spec;
-    this.#context = context;
-    this.label = spec.topic === undefined ? `${spec.service} partition leaders` : spec.partition === undefined ? `${spec.service} ${spec.topic} leaders` : `${spec.service} ${spec.topic}/${spec.partition} leader`;
-    this.hosts = kafka.members.map((m) => m.name);
-  }
+class KafkaPartitionMover extends ServiceMover<KafkaCluster> implements Mover {
+  readonly label = this.spec.topic === undefined ? `${this.spec.service} partition leaders`
+    : this.spec.partition === undefined ? `${this.spec.service} ${this.spec.topic} leaders` : `${this.spec.service} ${this.spec.topic}/${this.spec.partition} leader`;
 
   #candidates(): { topic: string; partition: number }[] {
-    const topics = this.#kafka.spec.topics.filter((t) => (this.#spec.topic === undefined || t.name === this.#spec.topic) && t.replicationFactor > 1);
+    const topics = this.service.spec.topics.filter((t) => (this.spec.topic === undefined || t.name === this.spec.topic) && t.replicationFactor > 1);
     return topics.flatMap((t) => Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition })))
-      .filter((p) => this.#spec.partition === undefined || p.partition === this.#spec.partition);
+      .filter((p) => this.spec.partition === undefined || p.partition === this.spec.partition);
   }
 
   async precheck(): Promise<void> {
-    if (this.#candidates().length === 0) throw new InjectionError(`leader-churn ${this.#spec.id}: no replicated partition to churn`);
+    if (this.#candidates().length === 0) throw new InjectionError(`leader-churn ${this.spec.id}: no replicated partition to churn`);
   }
 
   /** A seeded partition gets a seeded other in-sync replica as its leader. */
   async move(index: number, acted: () => void): Promise<Move> {
-    const t = this.#context.now();
+    const t = this.context.now();
     const candidates = this.#candidates();
     const keys = candidates.map((c) => `${c.topic}/${c.partition}`).sort();
-    const key = keys.length === 1 ? keys[0]! : this.#context.random.pick(`${this.#spec.id}.partition[${index}]`, keys);
-    const state = await this.#kafka.state();
+    const key = keys.length === 1 ? keys[0]! : this.context.random.pick(`${this.spec.id}.partition[${index}]`, keys);
+    const state = await this.service.state();
     const partition = state.partitions.find((p) => `${p.topic}/${p.partition}` === key);
     if (!partition) return { t, what: key, from: '?', to: '?', ok: false, detail: `${key}: not in the cluster's metadata` };
     const from = partition.leader ?? 'none';
     const others = partition.isr.filter((m) => m !== partition.leader).sort();
     if (others.length === 0) return { t, what: key, from, to: 'none', ok: false, detail: `${key}: no other in-sync replica to lead (ISR ${partition.isr.join(', ') || 'empty'})` };
-    const to = this.#context.random.pick(`${this.#spec.id}.move[${index}]`, others);
+    const to = this.context.random.pick(`${this.spec.id}.move[${index}]`, others);
     try {
       acted();
-      const reply = await this.#kafka.admin.call('move', { topic: partition.topic, partition: partition.partition, to: this.#kafka.nodeId(to) }, 20_000);
+      const reply = await this.service.admin.call('move', { topic: partition.topic, partition: partition.partition, to: this.service.nodeId(to) }, 20_000);
       const tookMs = Math.round(Number(reply.ledMs));
       return { t, what: key, from, to, ok: true, tookMs, detail: `moved ${key} leadership ${from} -> ${to} (led by ${to} after ${tookMs} ms)` };
     } catch (error) {
@@ -225,42 +219,30 @@ class KafkaPartitionMover implements Mover {
   }
 
   async now(moves: readonly Move[]): Promise<Evidence> {
-    const state = await this.#kafka.state();
+    const state = await this.service.state();
     const lastTo = new Map<string, string>();
     for (const m of moves) if (m.ok) lastTo.set(m.what, m.to);
     const held = [...lastTo].filter(([key, to]) => state.partitions.find((p) => `${p.topic}/${p.partition}` === key)?.leader === to);
     const ok = moves.some((m) => m.ok) && held.length > 0;
-    return { t: this.#context.now(), kind: 'leader', ok, detail: `${held.length} of ${lastTo.size} moved partitions are still led by the replica moat chose (${[...lastTo].map(([k, v]) => `${k} -> ${v}`).join(', ') || 'none moved'})` };
+    return { t: this.context.now(), kind: 'leader', ok, detail: `${held.length} of ${lastTo.size} moved partitions are still led by the replica moat chose (${[...lastTo].map(([k, v]) => `${k} -> ${v}`).join(', ') || 'none moved'})` };
   }
 }
 
-class KafkaControllerMover implements Mover {
-  readonly label: string;
-  readonly hosts: readonly string[];
-  readonly #kafka: KafkaCluster;
-  readonly #spec: LeaderChurnSpec;
-  readonly #context: InjectionContext;
+class KafkaControllerMover extends ServiceMover<KafkaCluster> implements Mover {
+  readonly label = `${this.spec.service} active controller`;
   #restarting: Promise<void> = Promise.resolve();
 
-  constructor(kafka: KafkaCluster, spec: LeaderChurnSpec, context: InjectionContext) {
-    this.#kafka = kafka;
-    this.#spec = spec;
-    this.#context = context;
-    this.label = `${spec.service} active controller`;
-    this.hosts = kafka.members.map((m) => m.name);
-  }
-
   async precheck(): Promise<void> {
-    if ((await this.#kafka.leader()).leader === null) throw new InjectionError(`leader-churn ${this.#spec.id}: ${this.#spec.service} has no active controller to move`);
+    if ((await this.service.leader()).leader === null) throw new InjectionError(`leader-churn ${this.spec.id}: ${this.spec.service} has no active controller to move`);
   }
 
   /** Kills the active controller, waits for another, and restarts the killed one in the background. */
   async move(_index: number, acted: () => void): Promise<Move> {
     await this.#restarting; // the previous victim is back before the next kill: a quorum stays
-    const t = this.#context.now();
-    const from = (await this.#kafka.leader()).leader;
+    const t = this.context.now();
+    const from = (await this.service.leader()).leader;
     if (from === null) return { t, what: 'controller', from: 'none', to: 'none', ok: false, detail: 'no active controller to move' };
-    const member = this.#kafka.member(from);
+    const member = this.service.member(from);
     const started = performance.now();
     member.process.stopping = true;
     process.kill(member.process.pid, 'SIGKILL');
@@ -268,7 +250,7 @@ class KafkaControllerMover implements Mover {
     let to: string | null = null;
     try {
       to = await waitFor('a new controller', 20_000, async () => {
-        const view = await this.#kafka.leader(1000);
+        const view = await this.service.leader(1000);
         return view.leader !== null && view.leader !== from ? view.leader : undefined;
       }, 50);
     } catch {
@@ -277,7 +259,7 @@ class KafkaControllerMover implements Mover {
     const tookMs = Math.round(performance.now() - started);
     this.#restarting = (async () => {
       await member.process.exited;
-      await this.#kafka.restartMember(from);
+      await this.service.restartMember(from);
     })();
     this.#restarting.catch(() => undefined);
     if (to === null) return { t, what: 'controller', from, to: 'none', ok: false, detail: `killed controller ${from}; no new controller within 20 s` };
@@ -289,9 +271,9 @@ class KafkaControllerMover implements Mover {
   }
 
   async now(moves: readonly Move[]): Promise<Evidence> {
-    const view = await this.#kafka.leader();
+    const view = await this.service.leader();
     const killed = new Set(moves.filter((m) => m.ok).map((m) => m.from));
     const ok = view.leader !== null && moves.some((m) => m.ok);
-    return { t: this.#context.now(), kind: 'leader', ok, detail: `active controller now ${view.leader ?? 'none'} (killed so far: ${[...killed].join(', ') || 'none'})` };
+    return { t: this.context.now(), kind: 'leader', ok, detail: `active controller now ${view.leader ?? 'none'} (killed so far: ${[...killed].join(', ') || 'none'})` };
   }
 }
