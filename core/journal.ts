@@ -33,8 +33,14 @@ export interface FaultRecord {
   appliedAt: number | null;
   healedAt: number | null;
   verified: { ok: boolean; evidence: Evidence[] };
+  /** how long the fault waited for its target to exist (a role target while the service had no leader) */
+  targetWaitMs?: number;
+  /** the service the fault acts on (for a toxic: the dependency behind the link) */
+  service?: string;
   /** for faults on a service with a leader: the first new leader after the fault, and how soon */
   leaderChange?: { from: string | null; to: string; afterMs: number };
+  /** for faults on a service with a leader: elections from heal to the end of the run */
+  electionsAfterHeal?: number;
   /** how long applying and healing took, and how early each was started to land on schedule */
   actuation?: { injectMs: number; injectLeadMs: number; healMs: number; healLeadMs: number };
   /** from heal until the load was healthy again and members agreed on a leader */
@@ -42,10 +48,28 @@ export interface FaultRecord {
   error?: string;
 }
 
-export interface TimelineEvent {
+/**
+ * Something that happened on the run clock. `detail` is the sentence reports print; facts that
+ * analysis reads travel as typed fields, never parsed back out of `detail`.
+ */
+export type TimelineEvent =
+  | { t: number; kind: 'phase' | 'fault-applied' | 'fault-verified' | 'fault-healed' | 'fault-failed' | 'alarm' | 'process-exit' | 'target-wait'; detail: string }
+  | LeaderChangeEvent;
+
+/**
+ * Leadership moved: on a whole service (etcd's raft leader, Kafka's controller) or on one of its
+ * partitions (`partition`, e.g. `orders/2`). `to` null: nobody leads. `term`: the raft term (Kafka:
+ * the controller epoch) in which `to` leads; a new term with the same leader is a new election.
+ */
+export interface LeaderChangeEvent {
   t: number;
-  kind: 'phase' | 'fault-applied' | 'fault-verified' | 'fault-healed' | 'fault-failed' | 'leader-change' | 'alarm' | 'process-exit';
+  kind: 'leader-change';
   detail: string;
+  service: string;
+  partition?: string;
+  from: string | null;
+  to: string | null;
+  term?: number;
 }
 
 /** What a load did over the whole run, whatever its kind. */
@@ -165,4 +189,10 @@ export interface Journal {
   verdict: { passed: boolean; reasons: string[] };
   cleanup: { ok: boolean; leftovers: string[] };
   error?: string;
+}
+
+/** The sentence a leader change is printed as, e.g. `etcd: etcd-1 -> etcd-2 (term 3)`. */
+export function describeLeaderChange(change: Pick<LeaderChangeEvent, 'service' | 'partition' | 'from' | 'to' | 'term'>): string {
+  const what = change.partition === undefined ? change.service : `${change.service} ${change.partition}`;
+  return `${what}: ${change.from ?? 'none'} -> ${change.to ?? 'none'}${change.term === undefined ? '' : ` (term ${change.term})`}`;
 }

@@ -1,5 +1,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { JOURNAL_FILE, readJournal } from '../core/journal-file.ts';
+import { readSeriesFile } from '../core/series-file.ts';
+import { isInside } from '../core/files.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import { parseSeriesFile } from './import.ts';
 import { matchesSeries } from './static.ts';
@@ -33,11 +36,13 @@ export function earlierWarmups(dir: string, scenarioName: string, last: number, 
   if (!existsSync(dir)) return [];
   const runs: { runDir: string; startedAt: string; warmupEndsAt: number; seriesFile: string }[] = [];
   for (const name of readdirSync(dir)) {
-    const journalFile = join(dir, name, 'journal.json');
-    if (!existsSync(journalFile)) continue;
+    const runDir = join(dir, name);
+    if (!existsSync(join(runDir, JOURNAL_FILE))) continue;
     try {
-      const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { scenarioName: string; status: string; startedAt: string; warmupEndsAt: number; series: { file: string } };
-      if (journal.scenarioName === scenarioName && journal.status === 'completed') runs.push({ runDir: join(dir, name), startedAt: journal.startedAt, warmupEndsAt: journal.warmupEndsAt, seriesFile: join(dir, name, journal.series.file) });
+      const journal = readJournal(runDir);
+      if (journal.scenarioName === scenarioName && journal.status === 'completed' && isInside(runDir, journal.series.file)) {
+        runs.push({ runDir, startedAt: journal.startedAt, warmupEndsAt: journal.warmupEndsAt, seriesFile: join(runDir, journal.series.file) });
+      }
     } catch {
       // a folder that is not a readable run is not history
     }
@@ -45,20 +50,16 @@ export function earlierWarmups(dir: string, scenarioName: string, last: number, 
   runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   return runs.slice(0, last).map((run) => {
     const series = new Map<string, { t: number[]; v: number[] }>();
-    if (existsSync(run.seriesFile)) {
-      for (const line of readFileSync(run.seriesFile, 'utf8').split('\n')) {
-        if (!line) continue;
-        const raw = JSON.parse(line) as { name: string; labels: Record<string, string>; t: number[]; v: (number | null)[] };
-        const t: number[] = [];
-        const v: number[] = [];
-        raw.t.forEach((ti, i) => {
-          if (ti >= trainFrom && ti < run.warmupEndsAt) {
-            t.push(ti);
-            v.push(raw.v[i] ?? Number.NaN);
-          }
-        });
-        series.set(seriesLabel(raw), { t, v });
-      }
+    for (const raw of readSeriesFile(run.seriesFile)) {
+      const t: number[] = [];
+      const v: number[] = [];
+      raw.t.forEach((ti, i) => {
+        if (ti >= trainFrom && ti < run.warmupEndsAt) {
+          t.push(ti);
+          v.push(raw.v[i]!);
+        }
+      });
+      series.set(seriesLabel(raw), { t, v });
     }
     return { runDir: run.runDir, series };
   });

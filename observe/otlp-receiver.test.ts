@@ -11,8 +11,10 @@ import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-
 import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { SeriesStore } from './series-store.ts';
-import { OtlpReceiver } from './otlp-receiver.ts';
+import { OtlpReceiver, MAX_BODY_BYTES } from './otlp-receiver.ts';
 import { RunTrace } from './run-trace.ts';
 
 const epochMs = Date.now();
@@ -93,6 +95,62 @@ test('a request the receiver cannot read is refused with 400, and other paths wi
     await otlp.close();
   }
 });
+
+/** Sends raw bytes and closes the connection at once with a reset, as a broken client would. */
+async function sendAndReset(url: string, raw: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.write(raw);
+  socket.resetAndDestroy();
+}
+
+test('a client that resets mid-body does not take the receiver (or the run) down', async () => {
+  const store = new SeriesStore();
+  const otlp = await receiver(store);
+  try {
+    for (let i = 0; i < 5; i++) {
+      await sendAndReset(otlp.url, 'POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"resourceM');
+    }
+    // the receiver still takes a good request afterwards
+    const ok = await fetch(`${otlp.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resourceMetrics: [] }) });
+    assert.equal(ok.status, 200);
+  } finally {
+    await otlp.close();
+  }
+});
+
+test('bodies beyond the limit are refused with 413, before and after gzip; malformed messages with 400', async () => {
+  const otlp = await receiver();
+  try {
+    const declared = await sendRaw(otlp.url, `POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: ${MAX_BODY_BYTES + 1}\r\n\r\n`);
+    assert.match(declared, /^HTTP\/1\.1 413/);
+    assert.match(declared, /exceeds the limit of 8388608/);
+    // a gzip bomb: 64 MiB of zeros in about 64 KB
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    const inflated = await fetch(`${otlp.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
+    assert.equal(inflated.status, 413);
+    assert.match(await inflated.text(), /the inflated body exceeds the limit of 33554432 bytes/);
+    for (const body of ['[1]', '{"resourceSpans": 5}', '{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "soon"}]}]}]}', 'null']) {
+      const response = await fetch(`${otlp.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.equal(response.status, 400, body);
+    }
+    const notGzip = await fetch(`${otlp.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: '{}' });
+    assert.equal(notGzip.status, 400);
+  } finally {
+    await otlp.close();
+  }
+});
+
+/** Sends raw bytes and reads the whole answer (the server closes the connection). */
+async function sendRaw(url: string, raw: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.write(raw);
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 test("moat's run trace goes over OTLP when an endpoint is set, and is always written as OTLP JSON", async () => {
   const otlp = await receiver();

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { gunzipSync } from 'node:zlib';
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { percentile } from '../core/thresholds.ts';
 import type { SeriesStore } from './series-store.ts';
@@ -35,6 +36,20 @@ export function attributesOf(list: unknown): Record<string, string | number | bo
 }
 
 const MAX_SPANS = 100_000;
+/** The largest request body taken, as sent (compressed or not) and after gzip is inflated. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const MAX_INFLATED_BYTES = 32 * 1024 * 1024;
+
+const gunzipAsync = promisify(gunzip);
+
+/** A request the receiver refuses, with the HTTP status it answers. */
+class Refused extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
 
 /**
  * An OTLP/HTTP receiver (traces and metrics; JSON and protobuf; gzip or plain) for the run.
@@ -60,7 +75,15 @@ export class OtlpReceiver {
   /** `epochMs` is read at each request: the run clock's zero may be set after the receiver starts. */
   static async start(options: { host: string; port?: number; store: SeriesStore; epochMs: () => number }): Promise<OtlpReceiver> {
     let receiver: OtlpReceiver | undefined;
-    const server = createServer((request, response) => void receiver!.#handle(request, response));
+    // Whatever a client sends, the run goes on: every error of a request ends that request only.
+    const server = createServer((request, response) => {
+      request.on('error', () => response.destroy());
+      receiver!.#handle(request, response).catch(() => response.destroy());
+    });
+    server.on('clientError', (_error, socket) => socket.destroy());
+    // a client that trickles its body may hold a request for at most this long
+    server.requestTimeout = 15_000;
+    server.headersTimeout = 10_000;
     receiver = new OtlpReceiver(server, options.store, options.epochMs);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -80,19 +103,24 @@ export class OtlpReceiver {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('moat receives OTLP/HTTP on POST /v1/traces and /v1/metrics\n');
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    let body: Uint8Array = Buffer.concat(chunks);
     const protobuf = (request.headers['content-type'] ?? '').includes('protobuf');
+    let message: Json;
     try {
-      if (request.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-      const message: Json = protobuf
-        ? (path === '/v1/traces' ? decodeTraces(body) : decodeMetrics(body))
-        : (JSON.parse(Buffer.from(body).toString('utf8')) as Json);
+      const body = await readBody(request);
+      // gzip is inflated on the thread pool, never on the run's event loop, and only up to a cap
+      const plain: Uint8Array = request.headers['content-encoding'] === 'gzip' ? await inflate(body) : body;
+      message = protobuf
+        ? (path === '/v1/traces' ? decodeTraces(plain) : decodeMetrics(plain))
+        : (JSON.parse(Buffer.from(plain).toString('utf8')) as Json);
+      if (message === null || typeof message !== 'object' || Array.isArray(message)) throw new Refused(400, 'expected a JSON object');
       if (path === '/v1/traces') this.ingestTraces(message);
       else this.ingestMetrics(message);
     } catch (error) {
-      response.writeHead(400, { 'content-type': 'text/plain' }).end(`cannot read this OTLP request: ${(error as Error).message}\n`);
+      if (response.destroyed) return;
+      const status = error instanceof Refused ? error.status : 400;
+      // the rest of a refused body is not read: the connection closes after the answer
+      response.on('finish', () => request.socket.destroy());
+      response.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`cannot read this OTLP request: ${(error as Error).message}\n`);
       return;
     }
     // an empty Export*ServiceResponse: full success
@@ -184,6 +212,29 @@ export class OtlpReceiver {
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/** The request body, refused with 413 beyond MAX_BODY_BYTES (declared or sent). */
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new Refused(413, `a body of ${declared} bytes exceeds the limit of ${MAX_BODY_BYTES}`);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of request) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > MAX_BODY_BYTES) throw new Refused(413, `the body exceeds the limit of ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function inflate(body: Buffer): Promise<Buffer> {
+  try {
+    return await gunzipAsync(body, { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Refused(413, `the inflated body exceeds the limit of ${MAX_INFLATED_BYTES} bytes`);
+    throw new Refused(400, `not gzip: ${(error as Error).message}`);
   }
 }
 

@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import type { Series } from '../core/series.ts';
+import { writeSeriesFile } from '../core/series-file.ts';
 
 /** Canonical key of a series: `name{a="1",b="2"}` with labels sorted. */
 export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
@@ -39,7 +39,6 @@ export class SeriesStore {
 
   /** One JSON object per line: `{ name, labels, t: [...], v: [...] }`. */
   writeJsonLines(file: string): void {
-    const lines = [...this.#series.values()].map((s) => JSON.stringify({ name: s.name, labels: s.labels, t: s.t, v: s.v.map((v) => (Number.isFinite(v) ? v : null)) }));
-    writeFileSync(file, lines.join('\n') + (lines.length ? '\n' : ''));
+    writeSeriesFile(file, this.#series.values());
   }
 }

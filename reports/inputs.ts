@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Journal } from '../core/journal.ts';
 import type { Series } from '../core/series.ts';
+import { InvalidJournalError, readJournal } from '../core/journal-file.ts';
+import { isInside } from '../core/files.ts';
+import { readSeriesFile } from '../core/series-file.ts';
 
 /** A file of the run folder, with its digest, for the evidence list and the bundle manifest. */
 export interface EvidenceFile {
@@ -18,25 +21,30 @@ export interface ReportInputs {
   evidence: EvidenceFile[];
 }
 
-export function readSeriesFile(file: string): Series[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
-    const raw = JSON.parse(line) as { name: string; labels: Record<string, string>; t: number[]; v: (number | null)[] };
-    return { name: raw.name, labels: raw.labels, t: Float64Array.from(raw.t), v: Float64Array.from(raw.v, (v) => (v === null ? Number.NaN : v)) };
-  });
-}
-
+/** The sha256 of a regular file, read without following a link. */
 export function sha256File(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
+  const hash = createHash('sha256');
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    for (let read; (read = readSync(fd, buffer, 0, buffer.length, null)) > 0;) hash.update(buffer.subarray(0, read));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
-/** Every file under the run folder except the ones named, sorted by path. */
+/**
+ * Every regular file under the run folder except the ones named, sorted by path. Symbolic links
+ * (to files or folders) and anything that is not a regular file are left out: the evidence is
+ * what the run folder itself holds, never what a link points at.
+ */
 export function listEvidence(runDir: string, exclude: readonly string[] = []): EvidenceFile[] {
   const files: EvidenceFile[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const full = join(dir, name);
-      const stat = statSync(full);
+      const stat = lstatSync(full);
       if (stat.isDirectory()) walk(full);
       else if (stat.isFile()) {
         const path = relative(runDir, full);
@@ -49,6 +57,7 @@ export function listEvidence(runDir: string, exclude: readonly string[] = []): E
 }
 
 export function loadReportInputs(runDir: string, exclude: readonly string[] = []): ReportInputs {
-  const journal = JSON.parse(readFileSync(join(runDir, 'journal.json'), 'utf8')) as Journal;
+  const journal = readJournal(runDir);
+  if (!isInside(runDir, journal.series.file)) throw new InvalidJournalError(`${join(runDir, 'journal.json')}: series.file ${JSON.stringify(journal.series.file)} is outside the run folder`);
   return { journal, series: readSeriesFile(join(runDir, journal.series.file)), evidence: listEvidence(runDir, exclude) };
 }

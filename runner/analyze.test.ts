@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateGates, firstLeaderChange, recoveryAfter } from './analyze.ts';
+import { electionsAfterHeal, evaluateGates, firstLeaderChange, recoveryAfter } from './analyze.ts';
+import type { LeaderChangeEvent } from '../core/journal.ts';
 import { parseScenario } from './scenario/index.ts';
 import type { Series } from '../core/series.ts';
 
@@ -14,14 +15,30 @@ test('recovery: the first bucket after heal that starts a steady run, and leader
   assert.equal(recoveryAfter(5000, [errors([0, 0, 0, 0, 0.5, 0.5, 0.5, 0.5, 0.5])], 4000, 5000), null);
 });
 
-test('first leader change after a fault', () => {
+const change = (t: number, service: string, from: string | null, to: string | null, term: number, partition?: string): LeaderChangeEvent =>
+  ({ t, kind: 'leader-change', detail: '', service, from, to, term, ...(partition ? { partition } : {}) });
+
+test('first leader change after a fault, on the fault\'s own service only', () => {
   const timeline = [
-    { t: 100, kind: 'leader-change' as const, detail: 'etcd: none -> etcd-1 (term 2)' },
-    { t: 46_000, kind: 'leader-change' as const, detail: 'etcd: etcd-1 -> none (term 2)' },
-    { t: 46_500, kind: 'leader-change' as const, detail: 'etcd: none -> etcd-3 (term 3)' },
+    change(100, 'etcd', null, 'etcd-1', 2),
+    change(200, 'other', null, 'other-1', 2),
+    change(46_000, 'etcd', 'etcd-1', null, 2),
+    change(46_200, 'other', 'other-1', 'other-2', 3),
+    change(46_300, 'etcd', 'etcd-1', 'etcd-2', 2, 'orders/1'),
+    change(46_500, 'etcd', null, 'etcd-3', 3),
   ];
   assert.deepEqual(firstLeaderChange(timeline, 45_000, 'etcd'), { from: 'etcd-1', to: 'etcd-3', afterMs: 1500 });
+  assert.deepEqual(firstLeaderChange(timeline, 45_000, 'other'), { from: 'other-1', to: 'other-2', afterMs: 1200 });
   assert.equal(firstLeaderChange(timeline, 47_000, 'etcd'), undefined);
+});
+
+test('elections after heal: a new term counts, the same leader in a later term too, a lost leader does not', () => {
+  const base = [change(100, 'etcd', null, 'etcd-1', 2), change(46_000, 'etcd', 'etcd-1', 'etcd-2', 3)];
+  assert.equal(electionsAfterHeal(base, 65_000, 85_000, 'etcd'), 0, 'pre-vote: the rejoining member changes nothing');
+  const disrupted = [...base, change(66_600, 'etcd', 'etcd-2', null, 3), change(67_600, 'etcd', null, 'etcd-2', 16)];
+  assert.equal(electionsAfterHeal(disrupted, 65_000, 85_000, 'etcd'), 1, 'no pre-vote: the leader is deposed and elected again');
+  assert.equal(electionsAfterHeal(disrupted, 65_000, 67_000, 'etcd'), 0, 'only until the end of the window');
+  assert.equal(electionsAfterHeal(disrupted, 65_000, 85_000, 'other'), 0);
 });
 
 test('gates: percent thresholds, misses as infinite TTD, lost writes', () => {

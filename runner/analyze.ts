@@ -1,7 +1,7 @@
 import { aggregate, compare, percentile } from '../core/thresholds.ts';
 import type { Series } from '../core/series.ts';
 import type { Detection, Alarm } from '../core/detection.ts';
-import type { FaultRecord, GateResult, LoadSummary, TimelineEvent } from '../core/journal.ts';
+import type { FaultRecord, GateResult, LeaderChangeEvent, LoadSummary, TimelineEvent } from '../core/journal.ts';
 import type { GateSpec } from './scenario/index.ts';
 import { GATE_METRICS } from './scenario/index.ts';
 import type { LoadResult } from '../load/etcd-kv.ts';
@@ -38,23 +38,43 @@ export function recoveryAfter(healedAt: number, errorSeries: readonly Series[], 
   return Math.max(loadRecoveredAt, leaderAgreedAt) - healedAt;
 }
 
+/** The service-wide leader changes of one service (partition leaders of Kafka are left out), in time order. */
+function serviceLeaderChanges(timeline: readonly TimelineEvent[], service: string): LeaderChangeEvent[] {
+  return timeline.filter((e): e is LeaderChangeEvent => e.kind === 'leader-change' && e.service === service && e.partition === undefined);
+}
+
 /** The first leader change after `appliedAt` to a leader other than the one before it. */
 export function firstLeaderChange(timeline: readonly TimelineEvent[], appliedAt: number, service: string): FaultRecord['leaderChange'] | undefined {
   let previous: string | null = null;
-  for (const event of timeline) {
-    if (event.kind !== 'leader-change') continue;
-    const match = /^(\S+): (\S+) -> (\S+)/.exec(event.detail);
-    if (!match || match[1] !== service) continue;
-    const from = match[2] === 'none' ? null : match[2]!;
-    const to = match[3] === 'none' ? null : match[3]!;
+  for (const event of serviceLeaderChanges(timeline, service)) {
     if (event.t < appliedAt) {
-      previous = to;
+      previous = event.to;
       continue;
     }
-    if (to !== null && to !== previous) return { from: previous, to, afterMs: event.t - appliedAt };
-    if (to === null && from !== null) previous = previous ?? from;
+    if (event.to !== null && event.to !== previous) return { from: previous, to: event.to, afterMs: event.t - appliedAt };
+    if (event.to === null && event.from !== null) previous = previous ?? event.from;
   }
   return undefined;
+}
+
+/**
+ * Elections seen on the service from the heal until `until`: every time a leader emerged in a new
+ * term (the same member elected again counts). A member that rejoins with an inflated term (no
+ * pre-vote) forces one; with pre-vote there should be none.
+ */
+export function electionsAfterHeal(timeline: readonly TimelineEvent[], healedAt: number, until: number, service: string): number {
+  let elections = 0;
+  let term: number | undefined;
+  for (const event of serviceLeaderChanges(timeline, service)) {
+    if (event.t <= healedAt) {
+      if (event.to !== null) term = event.term;
+      continue;
+    }
+    if (event.t > until) break;
+    if (event.to !== null && (term === undefined || event.term === undefined || event.term > term)) elections++;
+    if (event.to !== null) term = event.term;
+  }
+  return elections;
 }
 
 export function summarizeLoad(result: LoadResult): LoadSummary {
@@ -125,6 +145,8 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
         .map((d) => d.ttdMs ?? Number.POSITIVE_INFINITY);
     case 'leader_election_ms':
       return inputs.faults.filter((f) => f.appliedAt !== null && (tags.fault === undefined || f.id === tags.fault)).map((f) => f.leaderChange?.afterMs ?? Number.POSITIVE_INFINITY);
+    case 'elections_after_heal':
+      return inputs.faults.filter((f) => f.healedAt !== null && (tags.fault === undefined || f.id === tags.fault)).map((f) => f.electionsAfterHeal ?? Number.NaN).filter((v) => !Number.isNaN(v));
     case 'recovery_ms':
       return inputs.faults.filter((f) => tags.fault === undefined || f.id === tags.fault).map((f) => f.recoveryMs ?? Number.POSITIVE_INFINITY);
     case 'lost_writes':

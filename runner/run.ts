@@ -1,12 +1,13 @@
-import { mkdirSync, writeFileSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { which } from '../core/exec.ts';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
+import { writeJournal } from '../core/journal-file.ts';
 import { SeededRandom } from '../core/random.ts';
 import { formatMs, signedMs, sleep } from '../core/units.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
-import type { Activity, FaultRecord, Journal, RunStatus, TimelineEvent } from '../core/journal.ts';
+import { describeLeaderChange, type Activity, type FaultRecord, type Journal, type LeaderChangeEvent, type RunStatus, type TimelineEvent } from '../core/journal.ts';
 import { injectorFor, isVerifiable, type ActiveFault, type InjectionContext } from '../injectors/index.ts';
 import { twinUp, ETCD_CLIENT_PORT, EtcdCluster, AppService, OTLP_PORT, type StartedTwin } from '../twin/index.ts';
 import { HttpLoad } from '../load/http.ts';
@@ -29,7 +30,7 @@ import { RunTrace } from '../observe/run-trace.ts';
 import { OtlpReceiver } from '../observe/otlp-receiver.ts';
 import type { Span } from '@opentelemetry/api';
 import { fanOut, type RunObserver } from './observers.ts';
-import { evaluateGates, firstLeaderChange, recoveryAfter, summarizeLoad } from './analyze.ts';
+import { electionsAfterHeal, evaluateGates, firstLeaderChange, recoveryAfter, summarizeLoad } from './analyze.ts';
 import { collectVersions, MOAT_VERSION } from './versions.ts';
 import type { Scenario } from './scenario/index.ts';
 
@@ -59,7 +60,7 @@ export function describePlan(scenario: Scenario): string[] {
     ...scenario.load.map((l) => l.kind === 'kafka'
       ? `load ${l.name}: kafka producer (acks=all, idempotent) on ${l.target} topic ${l.topic} at ${l.ratePerSec}/s open-model, ${l.messageBytes} B messages, delivery timeout ${formatMs(l.timeoutMs)}; consumer group on the same topic`
       : l.kind === 'http' ? `load ${l.name}: http on ${l.target} at ${l.ratePerSec}/s open-model (${l.requests.map((r) => `${r.name} x${r.weight}`).join(', ')}), timeout ${formatMs(l.timeoutMs)}`
-      : `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model${l.shape ? ` (mean; shape replayed ${l.shape.speedup}x from ${l.shape.file})` : ''} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}`),
+      : `load ${l.name}: ${l.kind} on ${l.target} at ${l.ratePerSec}/s open-model${l.shape ? ` (mean; shape replayed ${l.shape.speedup}x from ${l.shape.file})` : ''} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}, ${l.client.balance === 'leader' ? 'to the leader' : 'round-robin over the members'}${l.client.requireLeader ? ', require-leader' : ''}`),
     `observe: Prometheus scrape of ${scenario.observe.prometheus.join(', ') || 'nothing'} every ${formatMs(scenario.observe.intervalMs)}; leader polled every 200 ms; eBPF probes: ${scenario.observe.bpf.join(', ') || 'none'}`,
     `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors fitted on it: ${scenario.baseline.detectors.map(describeDetector).join('; ')}`,
     ...(scenario.baseline.sources.runs ? [`baseline also from the warm-ups of the last ${scenario.baseline.sources.runs.last} completed runs in ${scenario.baseline.sources.runs.dir}`] : []),
@@ -173,19 +174,28 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     abort.abort(new Interrupted(`interrupted by ${signal}`));
   };
   const onExternalAbort = () => onSignal('SIGTERM');
+  // The last resort: an error nothing else caught (a bug, a library's stray rejection) must not
+  // end the process with faults in place. It ends the run instead, which heals and tears down.
+  const onStrayError = (error: unknown) => {
+    process.stderr.write(`moat: unexpected error during the run: ${errorMessage(error)}; healing faults and tearing down\n`);
+    if (!abort.signal.aborted) abort.abort(new MoatError(`unexpected error: ${errorMessage(error)}`, { cause: error }));
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('uncaughtException', onStrayError);
+  process.on('unhandledRejection', onStrayError);
   options.signal?.addEventListener('abort', onExternalAbort);
 
   const ledger = Ledger.open(runId, { ...(options.stateDir ? { stateDir: options.stateDir } : {}), runDir });
   const store = new SeriesStore();
   let clockZeroMs = 0;
   const now = () => performance.now() - clockZeroMs;
-  const record = (kind: TimelineEvent['kind'], detail: string) => {
-    const event = { t: Math.round(now()), kind, detail };
+  const push = (event: TimelineEvent) => {
     journal.timeline.push(event);
     notify.event(event);
   };
+  const record = (kind: Exclude<TimelineEvent['kind'], 'leader-change'>, detail: string) => push({ t: Math.round(now()), kind, detail });
+  const recordLeaderChange = (change: Omit<LeaderChangeEvent, 't' | 'kind' | 'detail'>) => push({ t: Math.round(now()), kind: 'leader-change', detail: describeLeaderChange(change), ...change });
   const active = new Map<string, ActiveFault>();
   const loads: Load[] = [];
   const loadResults: LoadResult[] = [];
@@ -260,11 +270,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     });
     scraper = new Scraper(targets, store, now);
     scraper.start(scenario.observe.intervalMs);
-    stopLeaderPoll = pollLeaders(startedTwin, now, (service, from, to, term) => {
-      record('leader-change', `${service}: ${from ?? 'none'} -> ${to ?? 'none'} (term ${term})`);
-    }, (t, agreed) => leaderAgreedAt.push({ t, agreed }), store);
+    stopLeaderPoll = pollLeaders(startedTwin, now, (service, from, to, term) => recordLeaderChange({ service, from, to, term }), (t, agreed) => leaderAgreedAt.push({ t, agreed }), store);
     for (const service of startedTwin.services.values()) {
-      const stop = service.observe?.({ store, now, intervalMs: scenario.observe.intervalMs, event: (kind, detail) => record(kind, detail) });
+      const stop = service.observe?.({ store, now, intervalMs: scenario.observe.intervalMs, leaderChange: recordLeaderChange });
       if (stop) stopServiceObservers.push(stop);
     }
     const clockZeroEpochMs = Date.parse(journal.clockZero);
@@ -298,7 +306,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     notify.phase('warm-up', `${formatMs(scenario.baseline.warmupMs)} of steady state before the first fault`);
     const faultTasks = scenario.faults.map(async (spec, faultIndex) => {
       const fault: FaultRecord = {
-        id: spec.id, type: spec.type, description: injectorFor(spec).describe(spec), target: null, hosts: [],
+        id: spec.id, type: spec.type, description: injectorFor(spec).describe(spec), service: faultService(spec), target: null, hosts: [],
         scheduledAt: spec.atMs, appliedAt: null, healedAt: null, verified: { ok: false, evidence: [] }, recoveryMs: null,
       };
       journal.faults.push(fault);
@@ -310,7 +318,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       await sleepUntil(spec.atMs - injectLeadMs);
       const context: InjectionContext = {
         runId, twin: startedTwin, ledger, random, now, faultIndex, intervalMs: scenario.observe.intervalMs, ...(bpf ? { bpf } : {}),
-        resolve: (target, what, exclude) => resolveTarget(startedTwin, target, random, what, exclude),
+        resolve: (target, what, exclude) => resolveTarget(startedTwin, target, random, what, exclude, (detail, waitedMs) => {
+          fault.targetWaitMs = (fault.targetWaitMs ?? 0) + waitedMs;
+          record('target-wait', detail);
+        }),
       };
       const faultSpan = runTrace.start(`fault ${spec.id}`, { 'moat.fault.id': spec.id, 'moat.fault.type': spec.type, 'moat.fault.scheduled_at_ms': spec.atMs, 'moat.fault.duration_ms': spec.durationMs });
       faultSpans.set(spec.id, faultSpan);
@@ -414,6 +425,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('uncaughtException', onStrayError);
+    process.off('unhandledRejection', onStrayError);
     options.signal?.removeEventListener('abort', onExternalAbort);
   }
 
@@ -432,7 +445,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   }
   journal.trace.spans = await runTrace.finish(join(runDir, journal.trace.file), journal.status).catch(() => 0);
   store.writeJsonLines(join(runDir, journal.series.file));
-  writeFileSync(join(runDir, 'journal.json'), JSON.stringify(journal, null, 2) + '\n');
+  writeJournal(runDir, journal);
   notify.end(journal.status);
   return journal;
 }
@@ -459,6 +472,16 @@ async function goBinariesOf(scenario: Scenario): Promise<string[]> {
   if (!scenario.twin.services.some((s) => s.kind === 'etcd')) return [];
   const path = await which('etcd');
   return path ? [realpathSync(path)] : [];
+}
+
+/** The service a fault acts on: its target's, the churned one, or the dependency behind a toxic link. */
+function faultService(spec: Scenario['faults'][number]): string {
+  switch (spec.type) {
+    case 'partition': return spec.mode === 'split' ? spec.groups[0]![0]!.service : spec.target.service;
+    case 'process': return spec.target.service;
+    case 'leader-churn': return spec.service;
+    case 'toxic': return spec.service;
+  }
 }
 
 function emptyLoadResult(name: string): LoadResult {
@@ -502,9 +525,13 @@ async function analyze(journal: Journal, scenario: Scenario, store: SeriesStore,
   const errorSeries = all.filter((s) => s.name === 'load_error_ratio' && s.labels.op === 'all');
   for (const fault of journal.faults) {
     if (fault.appliedAt === null) continue;
-    const service = scenario.twin.services[0]?.name ?? '';
+    const service = fault.service;
+    if (service === undefined) continue;
     const change = firstLeaderChange(journal.timeline, fault.appliedAt, service);
     if (change) fault.leaderChange = change;
+    if (fault.healedAt !== null && scenario.twin.services.find((s) => s.name === service)?.kind !== 'redis') {
+      fault.electionsAfterHeal = electionsAfterHeal(journal.timeline, fault.healedAt, lastT, service);
+    }
     if (fault.healedAt !== null) {
       const agreedAt = agreement.find((a) => a.t >= fault.healedAt! && a.agreed)?.t ?? null;
       fault.recoveryMs = recoveryAfter(fault.healedAt, errorSeries, warmupEndsAt, agreedAt);
@@ -552,7 +579,7 @@ function hashString(text: string): number {
  */
 function pollLeaders(twin: StartedTwin, now: () => number, onChange: (service: string, from: string | null, to: string | null, term: number) => void, onSample: (t: number, agreed: boolean) => void, store: SeriesStore): () => Promise<void> {
   let stopped = false;
-  const last = new Map<string, string | null>();
+  const last = new Map<string, { leader: string | null; term: number }>();
   const loop = (async () => {
     while (!stopped) {
       const started = performance.now();
@@ -560,10 +587,14 @@ function pollLeaders(twin: StartedTwin, now: () => number, onChange: (service: s
         if (!service.leaderBased) continue;
         const view = await service.leader(150);
         const t = Math.round(now());
-        const previous = last.has(name) ? last.get(name)! : undefined;
-        if (previous === undefined || previous !== view.leader) {
-          onChange(name, previous ?? null, view.leader, view.term);
-          last.set(name, view.leader);
+        const previous = last.get(name);
+        // No member answered the poll in time: that says nothing about who leads. Otherwise a new
+        // leader, or the same one elected again in a later term, is a change.
+        const heard = view.views.some((v) => v.reachable);
+        if (heard) {
+          const changed = (previous?.leader ?? null) !== view.leader || (view.leader !== null && previous?.term !== view.term);
+          if (changed) onChange(name, previous?.leader ?? null, view.leader, view.term);
+          last.set(name, { leader: view.leader, term: view.term });
         }
         const agreed = view.agreed && view.leader !== null && view.views.every((v) => v.reachable);
         onSample(t, agreed);
@@ -576,8 +607,4 @@ function pollLeaders(twin: StartedTwin, now: () => number, onChange: (service: s
     stopped = true;
     await loop;
   };
-}
-
-export function readJournal(runDir: string): Journal {
-  return JSON.parse(readFileSync(join(runDir, 'journal.json'), 'utf8')) as Journal;
 }

@@ -176,6 +176,9 @@ class ActivePartition implements ActiveFault, Verifiable {
     while (bpf.lastTickAt < askedAt && this.#context.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const counts = bpf.tcpBetween(this.#appliedAt, this.#context.now());
     const cut = new Set(this.#cutPairs().flatMap(([a, b]) => [`${a}>${b}`, `${b}>${a}`]));
+    // Containment is judged among the members of the services this fault touches: another fault
+    // on another service of the twin may be cutting its own pairs at the same time.
+    const scope = new Set([...this.#context.twin.services.values()].filter((s) => s.members.some((m) => this.hosts.includes(m.name))).flatMap((s) => s.members.map((m) => m.name)));
     let across = 0;
     let elsewhere = 0;
     const elsewherePairs: string[] = [];
@@ -183,6 +186,7 @@ class ActivePartition implements ActiveFault, Verifiable {
       const [a, b] = pair.split('>');
       if (a === 'moat' || b === 'moat') continue; // the run's own connections are never cut
       if (cut.has(pair)) across += retransmits + resets;
+      else if (!scope.has(a!) || !scope.has(b!)) continue;
       // Resets also follow a leader change between hosts that still talk (connections are torn
       // down and redialled); lost packets show as retransmits, so only those count elsewhere.
       else if (retransmits > 0) {

@@ -256,7 +256,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
       }
       shape = { file, speedup: spec.shape.speedup, ...(spec.shape.series ? { series: spec.shape.series } : {}) };
     }
-    return { name: spec.name, kind: spec.kind, target: spec.target, ratePerSec: ratePerSec ?? Number.NaN, mix: spec.mix, timeoutMs: duration(spec.timeout, ['load', i, 'timeout']), ...(shape ? { shape } : {}) };
+    return { name: spec.name, kind: spec.kind, target: spec.target, ratePerSec: ratePerSec ?? Number.NaN, mix: spec.mix, timeoutMs: duration(spec.timeout, ['load', i, 'timeout']), client: spec.client, ...(shape ? { shape } : {}) };
   });
   const loadNames = new Set<string>();
   load.forEach((spec, i) => {

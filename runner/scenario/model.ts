@@ -101,6 +101,8 @@ export interface EtcdKvLoadSpec {
   timeoutMs: number;
   /** a traffic shape replayed `speedup` times faster (144: one day in ten minutes), mean rate `ratePerSec` */
   shape?: { file: string; speedup: number; series?: string };
+  /** how the client picks a member (see load/etcd-kv.ts) */
+  client: { balance: 'round-robin' | 'leader'; requireLeader: boolean };
 }
 
 /** Who a fault hits, resolved when it fires: a role (`etcd.leader`) or a named member (`etcd-2`). */

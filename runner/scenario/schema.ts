@@ -75,6 +75,12 @@ const etcdKvLoad = z.strictObject({
   timeout: text.default('1s'),
   /** replay an imported traffic shape, time-compressed: the mean rate stays `rate` */
   shape: z.strictObject({ file: text, speedup: z.number().positive().default(1), series: text.optional() }).optional(),
+  /**
+   * how the client picks a member: round-robin over all (etcd's clients) or the leader; with
+   * requireLeader (etcd's WithRequireLeader) a member without a leader refuses at once and the
+   * request moves on to the next member
+   */
+  client: z.strictObject({ balance: z.enum(['round-robin', 'leader']).default('round-robin'), requireLeader: z.boolean().default(false) }).default({ balance: 'round-robin', requireLeader: false }),
 });
 
 const kafkaLoad = z.strictObject({

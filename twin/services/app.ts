@@ -71,6 +71,7 @@ export class AppService implements TwinService {
   readonly probePort: number;
   readonly clientPort: number;
   readonly leaderBased = false;
+  readonly leaderWaitMs = 0;
   readonly links: Link[];
   readonly toxiproxy: Toxiproxy | undefined;
   readonly #network: NetnsNetwork;

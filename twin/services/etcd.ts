@@ -35,12 +35,16 @@ export class EtcdCluster implements TwinService {
   readonly probePort = ETCD_PEER_PORT;
   readonly clientPort = ETCD_CLIENT_PORT;
   readonly leaderBased = true;
+  readonly leaderWaitMs: number;
   readonly #network: NetnsNetwork;
 
   private constructor(spec: EtcdServiceSpec, members: EtcdMember[], network: NetnsNetwork) {
     this.spec = spec;
     this.members = members;
     this.#network = network;
+    // an election takes at most two election timeouts (randomised in [election, 2 x election)) per
+    // round; five leave room for a split vote on a busy machine
+    this.leaderWaitMs = 5 * spec.electionMs;
   }
 
   /**
@@ -167,9 +171,13 @@ export class EtcdCluster implements TwinService {
       return { member: view.member, reachable: true, raftTerm: view.raftTerm, ...(leader ? { leader } : {}), ...(view.memberId ? { memberId: view.memberId } : {}) };
     });
     const reachable = views.filter((v) => v.reachable);
-    const term = Math.max(0, ...reachable.map((v) => v.raftTerm ?? 0));
-    const newest = reachable.filter((v) => v.raftTerm === term && v.leader);
-    const leader = newest[0]?.leader ?? null;
+    // The leader named in the highest term that has one. A member cut off from its peers without
+    // pre-vote keeps raising its own term while it campaigns; that term has no leader and must not
+    // hide the one the majority elected.
+    const named = reachable.filter((v) => v.leader);
+    const leaderTerm = Math.max(0, ...named.map((v) => v.raftTerm ?? 0));
+    const leader = named.find((v) => (v.raftTerm ?? 0) === leaderTerm)?.leader ?? null;
+    const term = leader === null ? Math.max(0, ...reachable.map((v) => v.raftTerm ?? 0)) : leaderTerm;
     const agreed = reachable.length > 0 && reachable.every((v) => v.leader === leader);
     return { leader, term, views, agreed };
   }

@@ -163,6 +163,8 @@ export class KafkaCluster implements TwinService {
   readonly probePort = KAFKA_PORT;
   readonly clientPort = KAFKA_PORT;
   readonly leaderBased = true;
+  /** KRaft elects a controller within a few of its election timeouts (1 s by default) */
+  readonly leaderWaitMs = 10_000;
   readonly admin: KafkaAdmin;
   readonly install: KafkaInstall;
   readonly #network: NetnsNetwork;
@@ -366,7 +368,7 @@ export class KafkaCluster implements TwinService {
             if (!old) continue;
             if (old.leader !== p.leader) {
               leaderChanges++;
-              observation.event('leader-change', `${this.spec.name} ${p.topic}/${p.partition}: ${old.leader ?? 'none'} -> ${p.leader ?? 'none'}`);
+              observation.leaderChange({ service: this.spec.name, partition: `${p.topic}/${p.partition}`, from: old.leader, to: p.leader });
             }
             shrinks += old.isr.filter((m) => !p.isr.includes(m)).length;
             expands += p.isr.filter((m) => !old.isr.includes(m)).length;

@@ -14,6 +14,7 @@ export class RedisService implements TwinService {
   readonly probePort = REDIS_PORT;
   readonly clientPort = REDIS_PORT;
   readonly leaderBased = false;
+  readonly leaderWaitMs = 0;
   readonly #network: NetnsNetwork;
 
   private constructor(spec: RedisServiceSpec, members: ServiceMember[], network: NetnsNetwork) {

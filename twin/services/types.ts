@@ -23,8 +23,9 @@ export interface MemberView {
 }
 
 export interface LeaderView {
-  /** The leader in the highest term any reachable member reports, or null when none has one. */
+  /** The leader named in the highest term in which any reachable member names one, or null when none does. */
   leader: string | null;
+  /** that leader's term (Kafka: the controller epoch); with no leader, the highest term seen */
   term: number;
   views: MemberView[];
   /** Whether every reachable member names the same leader. */
@@ -36,8 +37,8 @@ export interface ServiceObservation {
   store: SeriesStore;
   now(): number;
   intervalMs: number;
-  /** a timeline event, e.g. a Kafka partition's leader change */
-  event(kind: 'leader-change', detail: string): void;
+  /** a leader change the service saw itself, e.g. a Kafka partition's */
+  leaderChange(change: { service: string; partition?: string; from: string | null; to: string | null; term?: number }): void;
 }
 
 /**
@@ -60,6 +61,8 @@ export interface TwinService {
   readonly clientPort: number;
   /** whether leadership means something here (etcd, Kafka); the run loop polls only those */
   readonly leaderBased: boolean;
+  /** how long a fault aimed at a role (`.leader`, `.follower`) waits for a leader to exist: a few election timeouts */
+  readonly leaderWaitMs: number;
   /** extra series the service polls itself, until the returned stop is called */
   observe?(observation: ServiceObservation): () => Promise<void>;
   stop(): Promise<void>;
