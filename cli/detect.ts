@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { seriesLabel } from '../core/series.ts';
 import { parseDurationMs } from '../core/units.ts';
 import { defaultSpec, runDetectors, scoreAlarms, type AlarmRule, type DetectorSpec, type Direction } from '../detect/index.ts';
-import { parseSeriesFile, parseTimestamp, type Timestamp } from '../detect/import.ts';
+import { readSeriesImport, parseTimestamp, SeriesImportError, type Timestamp } from '../detect/import.ts';
+import { InvalidInputError } from '../core/errors.ts';
 
-export class DetectUsageError extends Error {}
+export class DetectUsageError extends InvalidInputError {
+  override name = 'DetectUsageError';
+}
 
 function parseRule(text: string): AlarmRule {
   if (text === 'breach') return { kind: 'breach' };
@@ -45,7 +47,14 @@ export async function detectCommand(args: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new DetectUsageError('moat detect: expected one series file (.csv or Prometheus range-query .json)');
   const file = positionals[0]!;
-  const imported = parseSeriesFile(readFileSync(file, 'utf8'), file);
+  let imported;
+  try {
+    imported = readSeriesImport(file);
+  } catch (error) {
+    // the user named this file: show what was seen where it went wrong
+    if (error instanceof SeriesImportError) throw new DetectUsageError(`moat detect: ${file}: ${error.quoted}`);
+    throw error;
+  }
   const kind = values.detector;
   if (kind !== 'robust-z' && kind !== 'mstl' && kind !== 'prophet') throw new DetectUsageError(`--detector expects robust-z, mstl or prophet, saw ${JSON.stringify(kind)}`);
   const spec: DetectorSpec = { ...defaultSpec(kind) } as DetectorSpec;

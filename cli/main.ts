@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidScenarioError, MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
+import { InvalidInputError, InvalidScenarioError, MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
 import { loadScenarioFile } from '../runner/scenario/index.ts';
 import { describePlan, runScenario, runLengthMs } from '../runner/run.ts';
 import { readJournal } from '../core/journal-file.ts';
@@ -11,7 +11,7 @@ import { renderMarkdown, renderJunit, writeReports, writeBundle, verifyBundle } 
 import type { Journal } from '../core/journal.ts';
 import { formatMs } from '../core/units.ts';
 import { doctor } from './doctor.ts';
-import { detectCommand, DetectUsageError } from './detect.ts';
+import { detectCommand } from './detect.ts';
 
 /** Exit codes, shared by every command: 0 pass, 1 a gate or verdict failed, 2 invalid input, 3 the run itself failed. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, runFailed: 3 } as const;
@@ -19,9 +19,9 @@ export const EXIT = { ok: 0, failed: 1, invalid: 2, runFailed: 3 } as const;
 const USAGE = `moat - chaos runs on a digital twin, scored against exact fault ground truth
 
 usage:
-  moat run <scenario.yaml> [--out DIR] [--seed N] [--dry-run] [--cleanup-stale] [--json]
-  moat gate <scenario.yaml>... [--junit FILE] [--out DIR] [--seed N] [--cleanup-stale]
-  moat validate <scenario.yaml>...
+  moat run <scenario.yaml> [--out DIR] [--seed N] [--dry-run] [--cleanup-stale] [--json] [--allow-outside-paths]
+  moat gate <scenario.yaml>... [--junit FILE] [--out DIR] [--seed N] [--cleanup-stale] [--allow-outside-paths]
+  moat validate <scenario.yaml>... [--allow-outside-paths]
   moat report <run-dir> [--markdown]
   moat bundle <run-dir> [--out FILE.tar.gz]
   moat verify-bundle <FILE.tar.gz>
@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
 
 
 async function validateCommand(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { 'allow-outside-paths': { type: 'boolean', default: false } } });
   if (positionals.length === 0) {
     process.stderr.write('moat validate: expected one or more scenario files\n');
     return EXIT.invalid;
@@ -64,7 +64,7 @@ async function validateCommand(args: string[]): Promise<number> {
   let failed = 0;
   for (const file of positionals) {
     try {
-      const scenario = await loadScenarioFile(file);
+      const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'] });
       process.stdout.write(`${file}: ok (${scenario.faults.length} fault${scenario.faults.length === 1 ? '' : 's'}, ${formatMs(runLengthMs(scenario))} run)\n`);
     } catch (error) {
       failed++;
@@ -83,6 +83,7 @@ async function runCommand(args: string[]): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
       'cleanup-stale': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      'allow-outside-paths': { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1) {
@@ -91,7 +92,7 @@ async function runCommand(args: string[]): Promise<number> {
   }
   const file = positionals[0]!;
   const seed = parseSeed(values.seed);
-  const scenario = await loadScenarioFile(file);
+  const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'] });
   if (values['dry-run']) {
     process.stdout.write(`plan for ${scenario.name} (seed ${seed ?? scenario.seed ?? 'drawn at start'}, ${formatMs(runLengthMs(scenario))} observed):\n`);
     for (const line of describePlan(scenario)) process.stdout.write(`  - ${line}\n`);
@@ -130,7 +131,7 @@ function parseSeed(text: string | undefined): number | undefined {
   return seed;
 }
 
-class UsageError extends MoatError {
+class UsageError extends InvalidInputError {
   override name = 'UsageError';
 }
 
@@ -142,6 +143,7 @@ async function gateCommand(args: string[]): Promise<number> {
       junit: { type: 'string' },
       seed: { type: 'string' },
       'cleanup-stale': { type: 'boolean', default: false },
+      'allow-outside-paths': { type: 'boolean', default: false },
     },
   });
   if (positionals.length === 0) throw new UsageError('moat gate: expected one or more scenario files');
@@ -151,7 +153,7 @@ async function gateCommand(args: string[]): Promise<number> {
   const invalid: string[] = [];
   for (const file of positionals) {
     try {
-      const scenario = await loadScenarioFile(file);
+      const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'] });
       if (scenario.gates.length === 0) invalid.push(`${file}: no gates: a gate run needs at least one`);
       scenarios.push({ file, scenario });
     } catch (error) {
@@ -203,7 +205,9 @@ async function bundleCommand(args: string[]): Promise<number> {
 async function verifyBundleCommand(args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('moat verify-bundle: expected one bundle file');
-  const check = await verifyBundle(positionals[0]!);
+  const file = positionals[0]!;
+  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`moat verify-bundle: ${file} is not a file`);
+  const check = await verifyBundle(file);
   for (const problem of check.problems) process.stdout.write(`FAIL  ${problem}\n`);
   process.stdout.write(check.ok ? `ok: ${check.files} files match SHA256SUMS\n` : `${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} in ${positionals[0]}\n`);
   return check.ok ? EXIT.ok : EXIT.failed;
@@ -245,8 +249,9 @@ try {
   } else if (error instanceof StaleLedgerError) {
     process.stderr.write(`moat: ${error.message}\n`);
     process.exitCode = EXIT.invalid;
-  } else if (error instanceof UsageError || error instanceof DetectUsageError) {
-    process.stderr.write(`${error.message}\n`);
+  } else if (error instanceof InvalidInputError) {
+    // usage errors already name their command; other bad input gets moat's prefix
+    process.stderr.write(`${error.message.startsWith('moat ') ? '' : 'moat: '}${error.message}\n`);
     process.exitCode = EXIT.invalid;
   } else if (error instanceof MoatError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`moat: ${errorMessage(error)}\n`);

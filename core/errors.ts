@@ -34,6 +34,14 @@ export function formatProblem(file: string, problem: ScenarioProblem): string {
   return `${where} ${problem.path || '(root)'}: ${problem.message}`;
 }
 
+/**
+ * Bad input from outside moat (a file, a flag, a folder) that is not a scenario: the command
+ * exits 2 with this one line, never a stack trace.
+ */
+export class InvalidInputError extends MoatError {
+  override name = 'InvalidInputError';
+}
+
 export class TwinError extends MoatError {
   override name = 'TwinError';
 }

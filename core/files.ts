@@ -1,9 +1,9 @@
 import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { MoatError } from './errors.ts';
+import { InvalidInputError } from './errors.ts';
 
 /** A file moat was asked to read or write that it refuses: not a regular file, too big, or outside where it belongs. */
-export class UnsafeFileError extends MoatError {
+export class UnsafeFileError extends InvalidInputError {
   override name = 'UnsafeFileError';
 }
 

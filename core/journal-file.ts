@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import * as z from 'zod';
-import { MoatError } from './errors.ts';
+import { InvalidInputError } from './errors.ts';
 import { readRegularFile, writeFileNoFollow } from './files.ts';
 import type { Journal } from './journal.ts';
 
@@ -10,7 +10,7 @@ export const JOURNAL_FILE = 'journal.json';
 export const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
 
 /** A journal.json that is missing, unreadable, or not in the shape moat writes. */
-export class InvalidJournalError extends MoatError {
+export class InvalidJournalError extends InvalidInputError {
   override name = 'InvalidJournalError';
 }
 

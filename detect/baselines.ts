@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { JOURNAL_FILE, readJournal } from '../core/journal-file.ts';
 import { readSeriesFile } from '../core/series-file.ts';
 import { isInside } from '../core/files.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
-import { parseSeriesFile } from './import.ts';
+import { readSeriesImport } from './import.ts';
 import { matchesSeries } from './static.ts';
 
 /**
@@ -106,5 +106,5 @@ export function trainingFor(series: Series, own: Series, earlier: readonly Earli
 export type LoadedImport = ImportSource & { data: Series[] };
 
 export function loadImports(imports: readonly ImportSource[]): LoadedImport[] {
-  return imports.map((i) => ({ ...i, data: parseSeriesFile(readFileSync(i.file, 'utf8'), i.file).series }));
+  return imports.map((i) => ({ ...i, data: readSeriesImport(i.file).series }));
 }

@@ -1,3 +1,5 @@
+import { InvalidInputError } from '../core/errors.ts';
+import { readRegularFile } from '../core/files.ts';
 import type { Series } from '../core/series.ts';
 
 /** A timestamp as written in the input, kept so results can be reported in the same form. */
@@ -44,6 +46,20 @@ function splitCsvLine(line: string): string[] {
 }
 
 /**
+ * A series file that cannot be read. `message` says where and what was expected and never quotes
+ * the file (a scenario may name any file); `quoted` adds what was seen, for `moat detect` on a
+ * file the user gave it directly.
+ */
+export class SeriesImportError extends InvalidInputError {
+  override name = 'SeriesImportError';
+  readonly quoted: string;
+  constructor(message: string, seen = '') {
+    super(message);
+    this.quoted = message + seen;
+  }
+}
+
+/**
  * CSV with rows `timestamp,value[,labels]` (a header row is skipped). Rows with different labels
  * become different series; `labels` is free text such as `route=/transfer;code=500`.
  */
@@ -55,17 +71,17 @@ export function parseCsvSeries(text: string, name = 'value'): ImportedSeries {
     const ms = parseTimestamp(timeText);
     if (ms === undefined) {
       if (index === 0) return; // the header
-      throw new Error(`line ${index + 1}: expected a timestamp (epoch seconds, ms or ISO 8601), saw ${JSON.stringify(timeText)}`);
+      throw new SeriesImportError(`line ${index + 1}: expected a timestamp (epoch seconds, ms or ISO 8601)`, `, saw ${JSON.stringify(timeText.slice(0, 40))}`);
     }
     const value = valueText.trim() === '' ? Number.NaN : Number(valueText);
-    if (valueText.trim() !== '' && Number.isNaN(value)) throw new Error(`line ${index + 1}: expected a number, saw ${JSON.stringify(valueText)}`);
+    if (valueText.trim() !== '' && Number.isNaN(value)) throw new SeriesImportError(`line ${index + 1}: expected a number`, `, saw ${JSON.stringify(valueText.slice(0, 40))}`);
     let group = groups.get(labels);
     if (!group) groups.set(labels, (group = { ms: [], v: [], tokens: [] }));
     group.ms.push(ms);
     group.v.push(value);
     group.tokens.push(/^-?\d+(\.\d+)?$/.test(timeText.trim()) ? Number(timeText) : timeText.trim());
   });
-  if (groups.size === 0) throw new Error('no data rows');
+  if (groups.size === 0) throw new SeriesImportError('no data rows (expected timestamp,value lines after the header)');
   return assemble([...groups].map(([labels, g]) => ({ name, labels: labels ? parseLabelText(labels) : {}, ...g })), 'csv');
 }
 
@@ -80,13 +96,21 @@ function parseLabelText(text: string): Record<string, string> {
 
 /** The JSON that Prometheus' /api/v1/query_range returns (resultType matrix). */
 export function parsePrometheusSeries(text: string): ImportedSeries {
-  const body = JSON.parse(text) as { status?: string; data?: { resultType?: string; result?: { metric?: Record<string, string>; values?: [number, string][] }[] } };
-  if (body.status !== 'success' || body.data?.resultType !== 'matrix' || !Array.isArray(body.data.result)) {
-    throw new Error('expected the JSON of a Prometheus range query: {"status":"success","data":{"resultType":"matrix","result":[...]}}');
+  let body: { status?: string; data?: { resultType?: string; result?: { metric?: Record<string, string>; values?: [number, string][] }[] } };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new SeriesImportError('not valid JSON');
   }
-  return assemble(body.data.result.map((r) => {
-    const { __name__: metric, ...labels } = r.metric ?? {};
-    const values = r.values ?? [];
+  if (body === null || typeof body !== 'object' || body.status !== 'success' || body.data?.resultType !== 'matrix' || !Array.isArray(body.data.result)) {
+    throw new SeriesImportError('expected the JSON of a Prometheus range query: {"status":"success","data":{"resultType":"matrix","result":[...]}}');
+  }
+  return assemble(body.data.result.map((r, i) => {
+    const { __name__: metric, ...labels } = r?.metric ?? {};
+    const values = r?.values ?? [];
+    if (!Array.isArray(values) || !values.every((p) => Array.isArray(p) && Number.isFinite(Number(p[0])))) {
+      throw new SeriesImportError(`data.result[${i}].values: expected [[unix seconds, "value"], ...]`);
+    }
     return {
       name: metric ?? 'value', labels,
       ms: values.map(([ts]) => ts * 1000),
@@ -97,7 +121,10 @@ export function parsePrometheusSeries(text: string): ImportedSeries {
 }
 
 function assemble(groups: { name: string; labels: Record<string, string>; ms: number[]; v: number[]; tokens: Timestamp[] }[], format: ImportedSeries['format']): ImportedSeries {
-  const originMs = Math.min(...groups.flatMap((g) => g.ms));
+  if (groups.every((g) => g.ms.length === 0)) throw new SeriesImportError('no data points');
+  // a loop, not Math.min(...): a spread of a million points overflows the stack
+  let originMs = Number.POSITIVE_INFINITY;
+  for (const g of groups) for (const ms of g.ms) if (ms < originMs) originMs = ms;
   const series: Series[] = [];
   const tokens: Timestamp[][] = [];
   for (const g of groups) {
@@ -106,6 +133,14 @@ function assemble(groups: { name: string; labels: Record<string, string>; ms: nu
     tokens.push(order.map((i) => g.tokens[i]!));
   }
   return { series, originMs, tokens, format };
+}
+
+/** A series file larger than this is refused (a year of 1-minute points is about 15 MB of CSV). */
+export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+
+/** Reads (a regular file, at most MAX_IMPORT_BYTES) and parses a series file. */
+export function readSeriesImport(file: string): ImportedSeries {
+  return parseSeriesFile(readRegularFile(file, MAX_IMPORT_BYTES), file);
 }
 
 export function parseSeriesFile(text: string, fileName: string): ImportedSeries {

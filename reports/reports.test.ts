@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir, type Cleanup } from '../core/testing.ts';
 import { join } from 'node:path';
 import type { Journal } from '../core/journal.ts';
 import { renderJunit, renderChaosToolkit, renderMarkdown, seriesToCsv, downsample, cell } from './index.ts';
@@ -10,8 +10,8 @@ import { fixtureRun } from './testing.ts';
 
 const schema = new URL('./schema/junit.xsd', import.meta.url).pathname;
 
-function validateJunit(xml: string): void {
-  const file = join(mkdtempSync(join(tmpdir(), 'moat-junit-')), 'junit.xml');
+function validateJunit(t: Cleanup, xml: string): void {
+  const file = join(tempDir(t, 'junit'), 'junit.xml');
   writeFileSync(file, xml);
   // xmllint exits non-zero and names the offending element when the document breaks the schema
   execFileSync('xmllint', ['--noout', '--schema', schema, file], { stdio: 'pipe' });
@@ -27,38 +27,38 @@ const crashed = (j: Journal) => {
   j.verdict = { passed: false, reasons: ['run failed'] };
 };
 
-test('JUnit: one case per gate and per fault, valid against the schema', () => {
-  const { journal } = fixtureRun();
+test('JUnit: one case per gate and per fault, valid against the schema', (t) => {
+  const { journal } = fixtureRun(t);
   const xml = renderJunit([journal]);
-  validateJunit(xml);
+  validateJunit(t, xml);
   assert.equal((xml.match(/<testcase /g) ?? []).length, 1 + journal.faults.length + journal.gates.length + 1);
   assert.match(xml, /<testsuites name="moat" tests="8" failures="0" errors="0"/);
   assert.match(xml, /classname="moat.etcd-split-brain.gates" name="leader_election_ms max &lt; 2000"/);
 });
 
-test('JUnit: a crashed run is an error and its unapplied fault a failure, never green', () => {
-  const { journal } = fixtureRun(crashed);
+test('JUnit: a crashed run is an error and its unapplied fault a failure, never green', (t) => {
+  const { journal } = fixtureRun(t, crashed);
   const xml = renderJunit([journal]);
-  validateJunit(xml);
+  validateJunit(t, xml);
   assert.match(xml, /<error message="run failed: etcd cluster etcd not ready after 15000 ms \(last: etcd-2: connection refused\)" type="moat.run">/);
   assert.match(xml, /<failure message="isolate-leader: never applied"/);
   assert.match(xml, /failures="1" errors="1"/);
 });
 
-test('JUnit: an unhealed fault fails, and hostile text is escaped', () => {
-  const { journal } = fixtureRun((j) => {
+test('JUnit: an unhealed fault fails, and hostile text is escaped', (t) => {
+  const { journal } = fixtureRun(t, (j) => {
     j.faults[0]!.healedAt = null;
     j.gates[0]!.ok = false;
     j.gates[0]!.detail = 'bad <gate> & "quote" \u0001';
   });
   const xml = renderJunit([journal]);
-  validateJunit(xml);
+  validateJunit(t, xml);
   assert.match(xml, /<failure message="isolate-leader: not healed"/);
   assert.match(xml, /message="bad &lt;gate&gt; &amp; &quot;quote&quot; "/);
 });
 
-test('Chaos Toolkit journal: status, deviated and steady states follow the run', () => {
-  const ok = renderChaosToolkit(fixtureRun().journal) as Record<string, unknown>;
+test('Chaos Toolkit journal: status, deviated and steady states follow the run', (t) => {
+  const ok = renderChaosToolkit(fixtureRun(t).journal) as Record<string, unknown>;
   assert.equal(ok.status, 'completed');
   assert.equal(ok.deviated, false);
   const steady = ok.steady_states as { before: { steady_state_met: boolean }; after: { steady_state_met: boolean; probes: unknown[] } };
@@ -69,17 +69,17 @@ test('Chaos Toolkit journal: status, deviated and steady states follow the run',
   assert.deepEqual(run.map((r) => r.activity.name).filter((n) => n.includes('isolate')), ['inject isolate-leader', 'verify isolate-leader']);
   assert.ok((ok.rollbacks as { activity: { name: string } }[]).some((r) => r.activity.name === 'heal isolate-leader'));
 
-  const deviated = renderChaosToolkit(fixtureRun((j) => { j.gates[1]!.ok = false; }).journal) as Record<string, unknown>;
+  const deviated = renderChaosToolkit(fixtureRun(t, (j) => { j.gates[1]!.ok = false; }).journal) as Record<string, unknown>;
   assert.deepEqual([deviated.status, deviated.deviated], ['failed', true]);
-  const aborted = renderChaosToolkit(fixtureRun(crashed).journal) as Record<string, unknown>;
+  const aborted = renderChaosToolkit(fixtureRun(t, crashed).journal) as Record<string, unknown>;
   assert.deepEqual([aborted.status, aborted.deviated], ['aborted', false]);
-  const interrupted = renderChaosToolkit(fixtureRun((j) => { j.status = 'interrupted'; }).journal) as Record<string, unknown>;
+  const interrupted = renderChaosToolkit(fixtureRun(t, (j) => { j.status = 'interrupted'; }).journal) as Record<string, unknown>;
   assert.equal(interrupted.status, 'interrupted');
 });
 
-test('Markdown escapes table-breaking text and stays readable', () => {
+test('Markdown escapes table-breaking text and stays readable', (t) => {
   assert.equal(cell('a|b\nc <script> p(99) < 800 & co'), 'a\\|b c &lt;script> p(99) < 800 &amp; co');
-  const markdown = renderMarkdown(fixtureRun().journal);
+  const markdown = renderMarkdown(fixtureRun(t).journal);
   assert.match(markdown, /^# moat run: etcd-split-brain - PASSED/);
   assert.match(markdown, /\| leader_election_ms \| max < 2000 \|/);
 });

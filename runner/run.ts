@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { which } from '../core/exec.ts';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -19,7 +19,7 @@ import { SeriesStore } from '../observe/series-store.ts';
 import { Scraper, type ScrapeTarget } from '../observe/scraper.ts';
 import { runDetectors, scoreAlarms, describeDetector, splitAt } from '../detect/index.ts';
 import { earlierWarmups, loadImports, trainingFor } from '../detect/baselines.ts';
-import { parseSeriesFile } from '../detect/import.ts';
+import { readSeriesImport } from '../detect/import.ts';
 import { matchesSeries } from '../detect/static.ts';
 import { shapeRate } from '../load/shape.ts';
 import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts';
@@ -452,7 +452,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
 function replayedShape(spec: Extract<Scenario['load'][number], { kind: 'etcd-kv' }>): (tMs: number) => number {
   const shape = spec.shape!;
-  const imported = parseSeriesFile(readFileSync(shape.file, 'utf8'), shape.file).series;
+  const imported = readSeriesImport(shape.file).series;
   const series = shape.series === undefined ? imported[0]! : imported.find((s) => matchesSeries(s, shape.series!))!;
   return shapeRate(series, spec.ratePerSec, shape.speedup);
 }

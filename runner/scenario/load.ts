@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parseSeriesFile } from '../../detect/import.ts';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { readSeriesImport } from '../../detect/import.ts';
+import { isInside, readRegularFile } from '../../core/files.ts';
 import { matchesSeries } from '../../detect/static.ts';
 import { BPF_PROBES, type BpfProbe } from '../../bpf/probes.ts';
 import type { BaselineSources } from '../../detect/baselines.ts';
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node as YamlNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, visit, isMap, isSeq, isPair, isScalar, type Node as YamlNode, type Document } from 'yaml';
 import type { core as zcore } from 'zod';
 import { InvalidScenarioError, type ScenarioProblem } from '../../core/errors.ts';
 import { parseDurationMs, parseRatePerSec } from '../../core/units.ts';
@@ -17,28 +16,56 @@ import { GATE_METRICS } from './gates.ts';
 
 type Path = ReadonlyArray<string | number>;
 
-/** Reads, parses and validates a scenario file. Throws InvalidScenarioError listing every problem. */
-export async function loadScenarioFile(file: string): Promise<Scenario> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InvalidScenarioError(file, [{ path: '', message: `cannot read file: ${(error as Error).message}` }]);
-  }
-  return parseScenario(text, file);
+/** A scenario file larger than this is not one a person wrote (the library's largest is 2 KB). */
+export const MAX_SCENARIO_BYTES = 1024 * 1024;
+/** The longest duration a timer can wait (2^31 - 1 ms, about 24.8 days): longer ones would fire at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+/** The highest arrival rate a load may ask for. */
+export const MAX_RATE_PER_SEC = 100_000;
+/** The hosts one netns twin holds. */
+export const MAX_HOSTS = 200;
+
+export interface ParseOptions {
+  /**
+   * Files a scenario names (imports, shapes) must lie in its own folder or below it, unless this is
+   * set (`--allow-outside-paths`): a scenario from elsewhere must not make moat read any file.
+   */
+  allowOutsidePaths?: boolean;
 }
 
-export function parseScenario(text: string, file = '<scenario>'): Scenario {
+/** Reads, parses and validates a scenario file. Throws InvalidScenarioError listing every problem. */
+export async function loadScenarioFile(file: string, options: ParseOptions = {}): Promise<Scenario> {
+  let text: string;
+  try {
+    text = readRegularFile(file, MAX_SCENARIO_BYTES);
+  } catch (error) {
+    throw new InvalidScenarioError(file, [{ path: '', message: `cannot read the scenario: ${(error as Error).message}` }]);
+  }
+  return parseScenario(text, file, options);
+}
+
+export function parseScenario(text: string, file = '<scenario>', options: ParseOptions = {}): Scenario {
+  if (text.length > MAX_SCENARIO_BYTES) throw new InvalidScenarioError(file, [{ path: '', message: `the scenario has ${text.length} characters, more than the limit of ${MAX_SCENARIO_BYTES}` }]);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const problems: ScenarioProblem[] = [];
   for (const error of document.errors) {
     problems.push({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: `YAML syntax: ${error.message.split('\n')[0]}` });
   }
+  // `__proto__` as a key would set an object's prototype instead of a field
+  visit(document, { Pair(_, pair) {
+    if (isScalar(pair.key) && String(pair.key.value) === '__proto__') problems.push({ path: '', line: rangeLine(pair.key, lineCounter), message: 'the key "__proto__" is not allowed' });
+  } });
   if (problems.length > 0) throw new InvalidScenarioError(file, problems);
 
   const locate = (path: Path, keyOf = false) => lineOf(document, lineCounter, path, keyOf);
-  const raw: unknown = document.toJS();
+  let raw: unknown;
+  try {
+    // aliases are expanded with a budget: a "billion laughs" document is refused, not expanded
+    raw = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new InvalidScenarioError(file, [{ path: '', message: `YAML aliases: ${(error as Error).message}` }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InvalidScenarioError(file, [{ path: '', line: 1, message: 'expected a mapping with name, twin, baseline and faults' }]);
   }
@@ -47,7 +74,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, locate));
     throw new InvalidScenarioError(file, sortProblems(problems));
   }
-  const scenario = buildScenario(parsed.data, (path, message) => problems.push({ path: formatPath(path), line: locate(path), message }), dirname(resolve(file)));
+  const scenario = buildScenario(parsed.data, (path, message) => problems.push({ path: formatPath(path), line: locate(path), message }), dirname(resolve(file)), options);
   if (problems.length > 0) throw new InvalidScenarioError(file, sortProblems(problems));
   return scenario!;
 }
@@ -77,7 +104,7 @@ function valueAt(root: unknown, path: Path): unknown {
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${String(value)}`;
@@ -154,15 +181,25 @@ function rangeLine(node: unknown, lineCounter: LineCounter): number | undefined 
 type Report = (path: Path, message: string) => void;
 
 /** Turns a schema-valid document into a Scenario, checking units and cross-references. */
-function buildScenario(document: ScenarioDocument, report: Report, baseDir: string): Scenario | undefined {
+function buildScenario(document: ScenarioDocument, report: Report, baseDir: string, options: ParseOptions): Scenario | undefined {
   const duration = (value: string, path: Path, { positive = true } = {}): number => {
     const ms = parseDurationMs(value);
     if (ms === undefined) {
-      report(path, `expected a duration such as "20s", "500ms" or "1m", saw ${JSON.stringify(value)}`);
+      report(path, `expected a duration such as "20s", "500ms" or "1m", saw ${JSON.stringify(value.slice(0, 40))}`);
       return Number.NaN;
     }
     if (positive && ms <= 0) report(path, `expected a duration above zero, saw ${JSON.stringify(value)}`);
+    if (!(ms <= MAX_DURATION_MS)) report(path, `expected at most ${MAX_DURATION_MS} ms (about 24.8 days, the longest a timer waits), saw ${JSON.stringify(value.slice(0, 40))}`);
     return ms;
+  };
+  /** A file the scenario names: resolved against its folder, and inside it unless allowed otherwise. */
+  const namedFile = (source: string, path: Path): string | undefined => {
+    const file = resolve(baseDir, source);
+    if (!options.allowOutsidePaths && (isAbsolute(source) || !isInside(baseDir, source))) {
+      report(path, `expected a file in the scenario's folder or below it, saw ${JSON.stringify(source)} (pass --allow-outside-paths to read files elsewhere)`);
+      return undefined;
+    }
+    return file;
   };
 
   const services: ServiceSpec[] = Object.entries(document.twin.services).map(([name, spec]): ServiceSpec => {
@@ -200,6 +237,8 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     };
   });
   if (services.length === 0) report(['twin', 'services'], 'expected at least one service');
+  const hosts = services.reduce((sum, s) => sum + s.replicas, 0);
+  if (hosts > MAX_HOSTS) report(['twin', 'services'], `a netns twin holds at most ${MAX_HOSTS} hosts, and these services need ${hosts}`);
   for (const service of services) {
     if (service.kind === 'etcd' && service.electionMs < 5 * service.heartbeatMs) {
       report(['twin', 'services', service.name, 'election'], `etcd needs election >= 5 x heartbeat (${service.heartbeatMs} ms), saw ${service.electionMs} ms`);
@@ -226,7 +265,8 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     if (!target) report(['load', i, 'target'], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(spec.target)}`);
     else if (target.kind !== wants) report(['load', i, 'target'], `${article(spec.kind)} ${spec.kind} load needs ${article(wants)} ${wants} service, and ${spec.target} is ${target.kind}`);
     const ratePerSec = parseRatePerSec(spec.rate);
-    if (ratePerSec === undefined || ratePerSec <= 0) report(['load', i, 'rate'], `expected a rate such as "200/s" or "30/m", saw ${JSON.stringify(spec.rate)}`);
+    if (ratePerSec === undefined || ratePerSec <= 0) report(['load', i, 'rate'], `expected a rate such as "200/s" or "30/m", saw ${JSON.stringify(spec.rate.slice(0, 40))}`);
+    else if (ratePerSec > MAX_RATE_PER_SEC) report(['load', i, 'rate'], `expected at most ${MAX_RATE_PER_SEC}/s, saw ${JSON.stringify(spec.rate)}`);
     if (spec.kind === 'kafka') {
       if (target?.kind === 'kafka' && !target.topics.some((t) => t.name === spec.topic)) {
         report(['load', i, 'topic'], `expected a topic of ${spec.target} (${target.topics.map((t) => t.name).join(', ') || 'it declares none: add one under twin.services.' + spec.target + '.topics'}), saw ${JSON.stringify(spec.topic)}`);
@@ -246,9 +286,9 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     if (Math.abs(spec.mix.put + spec.mix.get - 1) > 1e-9) report(['load', i, 'mix'], `expected put + get = 1, saw ${spec.mix.put} + ${spec.mix.get}`);
     let shape: EtcdKvLoadSpec['shape'];
     if (spec.shape) {
-      const file = resolve(baseDir, spec.shape.file);
-      try {
-        const imported = parseSeriesFile(readFileSync(file, 'utf8'), file);
+      const file = namedFile(spec.shape.file, ['load', i, 'shape', 'file']) ?? '';
+      if (file) try {
+        const imported = readSeriesImport(file);
         const chosen = spec.shape.series === undefined ? imported.series : imported.series.filter((s) => matchesSeries(s, spec.shape!.series!));
         if (chosen.length !== 1) report(['load', i, 'shape', spec.shape.series === undefined ? 'file' : 'series'], `expected exactly one series in ${spec.shape.file}${spec.shape.series ? ` matching ${JSON.stringify(spec.shape.series)}` : ''}, saw ${chosen.length}${spec.shape.series === undefined && chosen.length > 1 ? ' (name one with series:)' : ''}`);
       } catch (error) {
@@ -298,7 +338,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
       report(['gates', metricSource], selector);
       continue;
     }
-    const known = GATE_METRICS[selector.metric];
+    const known = Object.hasOwn(GATE_METRICS, selector.metric) ? GATE_METRICS[selector.metric] : undefined;
     if (!known) {
       report(['gates', metricSource], `unknown metric ${JSON.stringify(selector.metric)} (expected one of ${Object.keys(GATE_METRICS).join(', ')})`);
       continue;
@@ -321,7 +361,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     twin: { backend: document.twin.backend, services },
     load,
     observe: { intervalMs: duration(document.observe.interval, ['observe', 'interval']), prometheus, bpf },
-    baseline: { warmupMs, detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}), sources: baselineSources(document.baseline, baseDir, report) },
+    baseline: { warmupMs, detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}), sources: baselineSources(document.baseline, baseDir, namedFile, report) },
     faults,
     recoveryMs: duration(document.recovery, ['recovery'], { positive: false }),
     gates,
@@ -329,14 +369,14 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
 }
 
 /** Earlier runs and imported series, paths resolved against the scenario's folder; each import is parsed now. */
-function baselineSources(baseline: ScenarioDocument['baseline'], baseDir: string, report: Report): BaselineSources {
+function baselineSources(baseline: ScenarioDocument['baseline'], baseDir: string, namedFile: (source: string, path: Path) => string | undefined, report: Report): BaselineSources {
   const sources: BaselineSources = {};
   if (baseline.history) sources.runs = { dir: resolve(baseDir, baseline.history.runs), last: baseline.history.last };
   if (baseline.import) {
     sources.imports = baseline.import.map((entry, i) => {
-      const file = resolve(baseDir, entry.file);
-      try {
-        const parsed = parseSeriesFile(readFileSync(file, 'utf8'), file);
+      const file = namedFile(entry.file, ['baseline', 'import', i, 'file']) ?? '';
+      if (file) try {
+        const parsed = readSeriesImport(file);
         if (parsed.series.every((s) => s.t.length < 5)) report(['baseline', 'import', i, 'file'], `${entry.file} has fewer than 5 points per series: too little to learn from`);
       } catch (error) {
         report(['baseline', 'import', i, 'file'], `cannot use ${entry.file}: ${(error as Error).message}`);
@@ -466,7 +506,7 @@ function buildFault(fault: FaultDocument, index: number, services: ReadonlyMap<s
     }
     const allowed = TOXIC_ATTRIBUTES[fault.toxic];
     for (const [key, value] of Object.entries(fault.attributes)) {
-      if (!(key in allowed)) report(['faults', index, 'attributes', key], `the ${fault.toxic} toxic has no attribute ${JSON.stringify(key)} (it takes: ${Object.keys(allowed).join(', ') || 'none'})`);
+      if (!Object.hasOwn(allowed, key)) report(['faults', index, 'attributes', key], `the ${fault.toxic} toxic has no attribute ${JSON.stringify(key)} (it takes: ${Object.keys(allowed).join(', ') || 'none'})`);
       else if (value < 0 || !Number.isFinite(value)) report(['faults', index, 'attributes', key], `expected a number >= 0, saw ${value}`);
     }
     for (const [key, required] of Object.entries(allowed)) {
