@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { percentile } from '../core/thresholds.ts';
-import { Ledger } from '../runner/ledger.ts';
+import { ResourceLedger } from '../core/resources.ts';
 
 export { percentile };
 
@@ -12,10 +12,10 @@ export function median(values: readonly number[]): number {
 }
 
 /** A ledger in a throw-away state folder, so benchmarks never touch a user's runs. */
-export function benchLedger(): { runId: string; ledger: Ledger; logDir: string } {
+export function benchLedger(): { runId: string; ledger: ResourceLedger; logDir: string } {
   const runId = randomBytes(3).toString('hex');
   const stateDir = mkdtempSync(join(tmpdir(), 'moat-bench-state-'));
-  return { runId, ledger: Ledger.open(runId, { stateDir }), logDir: mkdtempSync(join(tmpdir(), 'moat-bench-logs-')) };
+  return { runId, ledger: ResourceLedger.open(runId, { stateDir }), logDir: mkdtempSync(join(tmpdir(), 'moat-bench-logs-')) };
 }
 
 /** One row per measurement: `name  measured  target  ratio (target / measured; > 1 meets it)`. */

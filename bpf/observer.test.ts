@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Ledger } from '../runner/ledger.ts';
+import { ResourceLedger } from '../core/resources.ts';
 import { resolveTarget } from '../runner/targets.ts';
 import { SeededRandom } from '../core/random.ts';
 import { sleep } from '../core/units.ts';
@@ -17,7 +17,7 @@ import { BpfObserver } from './index.ts';
 test('eBPF probes see a real partition between exactly the cut hosts, a SIGKILL of a member, and the Go runtime', { timeout: 120_000 }, async () => {
   const runId = randomBytes(3).toString('hex');
   const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
-  const ledger = Ledger.open(runId, { stateDir });
+  const ledger = ResourceLedger.open(runId, { stateDir });
   const dir = mkdtempSync(join(tmpdir(), 'moat-bpf-'));
   await using twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir: dir });
   const zero = performance.now();

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { which } from '../core/exec.ts';
-import { processStartTime, type Ledger } from '../runner/ledger.ts';
+import { spawnTracked, type ResourceLedger } from '../core/resources.ts';
 import type { SeriesStore } from '../observe/series-store.ts';
 import { composeProgram, parseLine, histQuantile, ERRNO, GO_FUNCTIONS, type BpfProbe } from './probes.ts';
 import { goFunctions, hasSymbols, uprobeAddress } from './gopclntab.ts';
@@ -39,7 +39,7 @@ interface Options {
   intervalMs: number;
   /** program names of the twin's processes, for the comm filters */
   comms: readonly string[];
-  ledger: Ledger;
+  ledger: ResourceLedger;
   /** where program.bt and output.jsonl go (the run folder's `bpf/`) */
   dir: string;
   now: () => number;
@@ -60,7 +60,6 @@ export class BpfObserver implements BpfEvidenceSource {
   readonly #options: Options;
   readonly #child: ChildProcess;
   readonly #raw: WriteStream;
-  readonly #ledgerKey: string;
   readonly #pending = new Map<string, unknown>();
   readonly #tcp: { t: number; pair: string; retransmits: number; resets: number }[] = [];
   readonly #seenPairs = new Map<string, Set<string>>();
@@ -83,22 +82,19 @@ export class BpfObserver implements BpfEvidenceSource {
     }) : [];
     writeFileSync(programFile, composeProgram(options.probes, { intervalMs: options.intervalMs, comms: options.comms, goBinaries }));
     this.#raw = createWriteStream(join(options.dir, 'output.jsonl'));
-    this.#ledgerKey = options.ledger.add({ kind: 'process', name: 'bpftrace' });
     // --unsafe: uprobes on stripped Go binaries go by file offset, which bpftrace cannot check
-    this.#child = spawn(bpftrace, ['-f', 'json', ...(goProbes ? ['--unsafe'] : []), programFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const pid = this.#child.pid;
-    if (pid !== undefined) options.ledger.update(this.#ledgerKey, { kind: 'process', name: 'bpftrace', pid, startTime: processStartTime(pid) ?? '' });
+    const started = spawnTracked(options.ledger, { kind: 'process', name: 'bpftrace' }, bpftrace, ['-f', 'json', ...(goProbes ? ['--unsafe'] : []), programFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = started.child;
     this.#child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       // bpftrace warns about RLIMIT_MEMLOCK on kernels that account BPF memory by cgroup; harmless
       this.#stderr = (this.#stderr + chunk).slice(-4000);
     });
     let resolveAttached: (probes: number) => void = () => undefined;
     this.attached = new Promise((resolve) => (resolveAttached = resolve));
-    this.exited = new Promise((resolve) => this.#child.on('exit', (code, signal) => {
-      options.ledger.remove(this.#ledgerKey);
+    this.exited = started.exited.then((code) => {
       resolveAttached(0);
-      resolve(code ?? (signal ? 128 : 1));
-    }));
+      return code;
+    });
     createInterface({ input: this.#child.stdout! }).on('line', (line) => {
       this.#raw.write(line + '\n');
       const event = parseLine(line);

@@ -5,7 +5,8 @@ import { InvalidInputError, InvalidScenarioError, MoatError, StaleLedgerError, e
 import { loadScenarioFile } from '../runner/scenario/index.ts';
 import { describePlan, runScenario, runLengthMs } from '../runner/run.ts';
 import { readJournal } from '../core/journal-file.ts';
-import { listLedgers, cleanupLedger, defaultStateDir } from '../runner/ledger.ts';
+import { listLedgers, planCleanup, runCleanup, defaultStateDir } from '../core/resources.ts';
+import { RESOURCE_HANDLERS } from '../twin/index.ts';
 import { progressObserver } from '../runner/observers.ts';
 import { renderMarkdown, renderJunit, writeReports, writeBundle, verifyBundle } from '../reports/index.ts';
 import type { Journal } from '../core/journal.ts';
@@ -227,12 +228,14 @@ async function cleanupCommand(args: string[]): Promise<number> {
   }
   let failures = 0;
   for (const ledger of stale) {
-    process.stdout.write(`run ${ledger.runId}: ${ledger.outstanding.length} resources left behind\n`);
+    process.stdout.write(`run ${ledger.runId || '?'}: ${ledger.outstanding.length} resources left behind${ledger.untrusted ? ` (ledger ${ledger.file} not trusted: ${ledger.untrusted})` : ''}\n`);
+    // the dry run prints the very plan the real run carries out
+    const plan = planCleanup(ledger, RESOURCE_HANDLERS);
     if (values['dry-run']) {
-      for (const { key } of ledger.outstanding) process.stdout.write(`  would undo ${key}\n`);
+      for (const step of plan) process.stdout.write(step.refused ? `  would refuse ${step.key}: ${step.refused}\n` : `  would ${step.action} (${step.key})\n`);
       continue;
     }
-    for (const step of await cleanupLedger(ledger)) {
+    for (const step of await runCleanup(ledger, RESOURCE_HANDLERS, plan)) {
       if (!step.ok) failures++;
       process.stdout.write(`  ${step.ok ? 'ok' : 'FAILED'} ${step.key}: ${step.detail}\n`);
     }

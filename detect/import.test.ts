@@ -17,8 +17,11 @@ test('CSV: header skipped, labels split series, rows sorted, input timestamps ke
     [{ route: '/b', code: '500' }, [0], [1]],
   ]);
   assert.deepEqual(imported.tokens[0], ['2026-01-05T00:00:01Z', '2026-01-05T00:00:02Z']);
-  assert.throws(() => parseCsvSeries('t,v\n1700000000,1\n1700000001,lots\n'), { message: 'line 3: expected a number, saw "lots"' });
-  assert.throws(() => parseCsvSeries('t,v\n1700000000,1\nsoon,2\n'), { message: 'line 3: expected a timestamp (epoch seconds, ms or ISO 8601), saw "soon"' });
+  // the message never quotes the file (a scenario may name any file); `quoted` does, for moat detect
+  assert.throws(() => parseCsvSeries('t,v\n1700000000,1\n1700000001,lots\n'), { message: 'line 3: expected a number', quoted: 'line 3: expected a number, saw "lots"' });
+  assert.throws(() => parseCsvSeries('t,v\n1700000000,1\nsoon,2\n'), { message: 'line 3: expected a timestamp (epoch seconds, ms or ISO 8601)', quoted: 'line 3: expected a timestamp (epoch seconds, ms or ISO 8601), saw "soon"' });
+  assert.throws(() => parseCsvSeries('timestamp,value\n'), { message: 'no data rows (expected timestamp,value lines after the header)' });
+  assert.throws(() => parsePrometheusSeries('root:x:0:0'), { message: 'not valid JSON' });
 });
 
 test('Prometheus range-query JSON: one series per result, metric name and labels kept', () => {

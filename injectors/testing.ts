@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Ledger } from '../runner/ledger.ts';
+import { ResourceLedger } from '../core/resources.ts';
 import { resolveTarget } from '../runner/targets.ts';
 import { SeededRandom } from '../core/random.ts';
 import { twinUp, type StartedTwin } from '../twin/index.ts';
@@ -15,9 +15,9 @@ import type { ServiceSpec } from '../runner/scenario/index.ts';
  * injection context the run loop would give (targeting and randomness from `seed`). Dispose of
  * the twin with `await using`.
  */
-export async function startTestTwin(seed = 1, services: ServiceSpec[] = [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }]): Promise<{ twin: StartedTwin; context: InjectionContext; random: SeededRandom; ledger: Ledger; logDir: string }> {
+export async function startTestTwin(seed = 1, services: ServiceSpec[] = [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }]): Promise<{ twin: StartedTwin; context: InjectionContext; random: SeededRandom; ledger: ResourceLedger; logDir: string }> {
   const runId = randomBytes(3).toString('hex');
-  const ledger = Ledger.open(runId, { stateDir: mkdtempSync(join(tmpdir(), 'moat-state-')) });
+  const ledger = ResourceLedger.open(runId, { stateDir: mkdtempSync(join(tmpdir(), 'moat-state-')) });
   const logDir = mkdtempSync(join(tmpdir(), 'moat-logs-'));
   const twin = await twinUp({ backend: 'netns', services }, { runId, ledger, logDir });
   const random = new SeededRandom(seed);

@@ -1,5 +1,5 @@
 import type { SeededRandom } from '../core/random.ts';
-import type { Ledger } from '../runner/ledger.ts';
+import type { ResourceLedger } from '../core/resources.ts';
 import type { FaultSpec, TargetSpec } from '../runner/scenario/index.ts';
 import type { StartedTwin } from '../twin/index.ts';
 import type { Evidence } from '../core/journal.ts';
@@ -38,7 +38,7 @@ export function isVerifiable(fault: ActiveFault): fault is ActiveFault & Verifia
 export interface InjectionContext {
   runId: string;
   twin: StartedTwin;
-  ledger: Ledger;
+  ledger: ResourceLedger;
   random: SeededRandom;
   /** ms since the run clock's zero */
   now(): number;

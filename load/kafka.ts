@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { processStartTime, type Ledger } from '../runner/ledger.ts';
+import { spawnTracked, type ResourceLedger } from '../core/resources.ts';
 import type { KafkaLoadSpec } from '../runner/scenario/index.ts';
 import type { KafkaInstall } from '../twin/services/kafka.ts';
 import type { RequestRecord } from './open-model.ts';
@@ -40,8 +40,6 @@ export class KafkaLoad implements Load {
   readonly spec: KafkaLoadSpec;
   readonly #child: ChildProcess;
   readonly #requestsFile: string;
-  readonly #ledger: Ledger;
-  readonly #key: string;
   readonly #lag: { t: number; v: number }[] = [];
   readonly #result: Promise<AgentResult | undefined>;
   readonly #exited: Promise<number>;
@@ -49,10 +47,9 @@ export class KafkaLoad implements Load {
   /** the requests file, read once after the agent has exited */
   #final: RequestRecord[] | undefined;
 
-  constructor(options: { spec: KafkaLoadSpec; install: KafkaInstall; bootstrap: string; partitions: number; runId: string; clockZeroEpochMs: number; runDir: string; ledger: Ledger }) {
+  constructor(options: { spec: KafkaLoadSpec; install: KafkaInstall; bootstrap: string; partitions: number; runId: string; clockZeroEpochMs: number; runDir: string; ledger: ResourceLedger }) {
     const { spec } = options;
     this.spec = spec;
-    this.#ledger = options.ledger;
     this.#requestsFile = join(options.runDir, `requests-${spec.name}.tsv`);
     const config = {
       bootstrap: options.bootstrap, topic: spec.topic, partitions: options.partitions, ratePerSec: spec.ratePerSec, timeoutMs: spec.timeoutMs,
@@ -60,16 +57,11 @@ export class KafkaLoad implements Load {
       requestsFile: this.#requestsFile, ackFile: join(options.runDir, `acked-writes-${spec.name}.tsv`),
     };
     const name = `load-${spec.name}`;
-    this.#key = this.#ledger.add({ kind: 'process', name });
-    this.#child = spawn('java', ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dmoat.run=moat-${options.runId}`, `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', options.install.agentClasspath, 'MoatKafkaAgent', 'load', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const pid = this.#child.pid;
-    if (pid !== undefined) this.#ledger.update(this.#key, { kind: 'process', name, pid, startTime: processStartTime(pid) ?? '' });
+    const started = spawnTracked(options.ledger, { kind: 'process', name }, 'java', ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dmoat.run=moat-${options.runId}`, `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', options.install.agentClasspath, 'MoatKafkaAgent', 'load', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = started.child;
     const log = createWriteStream(join(options.runDir, 'logs', `${name}.log`), { flags: 'a' });
     this.#child.stderr!.pipe(log);
-    this.#exited = new Promise((resolve) => this.#child.on('exit', (code) => {
-      this.#ledger.remove(this.#key);
-      resolve(code ?? 1);
-    }));
+    this.#exited = started.exited;
     this.#result = new Promise((resolve) => {
       createInterface({ input: this.#child.stdout! }).on('line', (line) => {
         let message: { type?: string; t?: number; lag?: number } & Partial<AgentResult>;

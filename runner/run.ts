@@ -9,7 +9,7 @@ import { formatMs, signedMs, sleep } from '../core/units.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import { describeLeaderChange, type Activity, type FaultRecord, type Journal, type LeaderChangeEvent, type RunStatus, type TimelineEvent } from '../core/journal.ts';
 import { injectorFor, isVerifiable, type ActiveFault, type InjectionContext } from '../injectors/index.ts';
-import { twinUp, ETCD_CLIENT_PORT, EtcdCluster, AppService, OTLP_PORT, type StartedTwin } from '../twin/index.ts';
+import { twinUp, ETCD_CLIENT_PORT, EtcdCluster, AppService, OTLP_PORT, RESOURCE_HANDLERS, type StartedTwin } from '../twin/index.ts';
 import { HttpLoad } from '../load/http.ts';
 import { ETCD_METRICS } from '../twin/services/etcd.ts';
 import { EtcdKvLoad } from '../load/etcd-kv.ts';
@@ -22,7 +22,7 @@ import { earlierWarmups, loadImports, trainingFor } from '../detect/baselines.ts
 import { readSeriesImport } from '../detect/import.ts';
 import { matchesSeries } from '../detect/static.ts';
 import { shapeRate } from '../load/shape.ts';
-import { Ledger, cleanupLedger, readLedgerFile, staleLedgers } from './ledger.ts';
+import { ResourceLedger, readLedgerFile, runCleanup, staleLedgers } from '../core/resources.ts';
 import { resolveTarget } from './targets.ts';
 import { ActuationLead } from './lead.ts';
 import { BpfObserver, bpfAvailability } from '../bpf/index.ts';
@@ -159,7 +159,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       await runTrace.finish(join(runDir, journal.trace.file), 'aborted').catch(() => 0);
       throw new StaleLedgerError(`a crashed run left resources behind (${stale.map((l) => `run ${l.runId}: ${l.outstanding.length} resources`).join('; ')}); run \`moat cleanup\` or pass --cleanup-stale`);
     }
-    await activity('cleanup-stale', async () => Promise.all(stale.map((l) => cleanupLedger(l))), (steps) => steps.flat());
+    await activity('cleanup-stale', async () => Promise.all(stale.map((l) => runCleanup(l, RESOURCE_HANDLERS))), (steps) => steps.flat());
   }
 
   const abort = new AbortController();
@@ -186,7 +186,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   process.on('unhandledRejection', onStrayError);
   options.signal?.addEventListener('abort', onExternalAbort);
 
-  const ledger = Ledger.open(runId, { ...(options.stateDir ? { stateDir: options.stateDir } : {}), runDir });
+  const ledger = ResourceLedger.open(runId, { ...(options.stateDir ? { stateDir: options.stateDir } : {}), runDir });
   const store = new SeriesStore();
   let clockZeroMs = 0;
   const now = () => performance.now() - clockZeroMs;
@@ -418,7 +418,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
     if (!ledger.close()) {
       // whatever the orderly teardown missed, the ledger still lists: undo it from there
-      const steps = await cleanupLedger(readLedgerFile(ledger.file));
+      const steps = await runCleanup(readLedgerFile(ledger.file), RESOURCE_HANDLERS);
       const left = steps.filter((s) => !s.ok);
       journal.cleanup.ok = left.length === 0;
       journal.cleanup.leftovers.push(...left.map((s) => `${s.key}: ${s.detail}`));

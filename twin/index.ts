@@ -1,7 +1,8 @@
 import { mkdirSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { TwinError } from '../core/errors.ts';
-import type { Ledger } from '../runner/ledger.ts';
+import { TwinError, errorMessage } from '../core/errors.ts';
+import { dirHandler, processHandler, type ResourceHandlers, type ResourceLedger } from '../core/resources.ts';
+import { linkHandler, netnsHandler, nftTableHandler } from './backends/netns/resources.ts';
 import type { Scenario } from '../runner/scenario/index.ts';
 import { NetnsNetwork, type NetnsHost } from './backends/netns/network.ts';
 import { EtcdCluster, memberNames } from './services/etcd.ts';
@@ -17,6 +18,15 @@ export { AppService, OTLP_PORT } from './services/app.ts';
 export type { LeaderView, MemberView, TwinService, ServiceMember } from './services/types.ts';
 export type { NetnsHost, ManagedProcess } from './backends/netns/network.ts';
 export { NetnsNetwork } from './backends/netns/network.ts';
+
+/** How `moat cleanup` checks and undoes each kind of resource a twin's run records. */
+export const RESOURCE_HANDLERS: ResourceHandlers = {
+  process: processHandler,
+  dir: dirHandler,
+  netns: netnsHandler,
+  link: linkHandler,
+  'nft-table': nftTableHandler,
+};
 
 /**
  * A running replica of the scenario's topology. Dispose of it (or call `down()`) to stop every
@@ -42,7 +52,7 @@ export interface StartedTwin extends AsyncDisposable {
 
 export interface TwinOptions {
   runId: string;
-  ledger: Ledger;
+  ledger: ResourceLedger;
   /** Where process logs go (the run folder's `logs/`). */
   logDir: string;
   readyTimeoutMs?: number;
@@ -55,7 +65,15 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
   const network = await NetnsNetwork.create({ runId: options.runId, ledger: options.ledger, logDir: options.logDir, hostNames });
   // Member data lives on tmpfs when there is one: a disposable twin, and a steady fsync baseline.
   const dataRoot = join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', `moat-${options.runId}`);
-  options.ledger.add({ kind: 'dir', path: dataRoot });
+  const dataHandle = options.ledger.add({ kind: 'dir', path: dataRoot });
+  try {
+    // exclusive and private: a folder (or a link) someone made under this name beforehand is never used
+    mkdirSync(dataRoot, { mode: 0o700 });
+  } catch (error) {
+    dataHandle.remove();
+    await network.destroy();
+    throw new TwinError(`cannot create the run's data folder ${dataRoot}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists already, and moat uses only folders it made itself' : errorMessage(error)}`);
+  }
   const services = new Map<string, TwinService>();
   let downed = false;
   const down = async () => {

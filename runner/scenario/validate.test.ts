@@ -123,7 +123,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     name: 'gates: unknown metric, unknown tag, bad threshold',
     text: VALID + 'gates:\n  latency: ["p(99) < 10"]\n  "latency_ms{route:put}": ["p(99) < 10"]\n  availability: ["> lots"]\n',
     expected: [
-      '12 gates.latency: unknown metric "latency" (expected one of availability, latency_ms, ttd_ms, leader_election_ms, recovery_ms, lost_writes, duplicated_messages, reordered_messages, false_alarms)',
+      '12 gates.latency: unknown metric "latency" (expected one of availability, latency_ms, ttd_ms, leader_election_ms, elections_after_heal, recovery_ms, lost_writes, duplicated_messages, reordered_messages, false_alarms)',
       '13 gates.latency_ms{route:put}: metric latency_ms has no tag "route" (tags: load, op)',
       '14 gates.availability[0]: expected a threshold such as "p(99) < 800" or ">= 99%", saw "> lots"',
     ],

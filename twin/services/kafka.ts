@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -9,7 +9,7 @@ import { run } from '../../core/exec.ts';
 import { answersRequest } from '../../core/probe.ts';
 import { TwinError, errorMessage } from '../../core/errors.ts';
 import { sleep, waitFor } from '../../core/units.ts';
-import { processStartTime, type Ledger } from '../../runner/ledger.ts';
+import { spawnTracked, type ResourceLedger } from '../../core/resources.ts';
 import type { KafkaServiceSpec } from '../../runner/scenario/index.ts';
 import type { NetnsNetwork } from '../backends/netns/network.ts';
 import type { LeaderView, ServiceMember, ServiceObservation, TwinService } from './types.ts';
@@ -88,19 +88,13 @@ interface RawDescribe {
 export class KafkaAdmin {
   readonly #child: ChildProcess;
   readonly #pending = new Map<number, { resolve: (value: Record<string, unknown>) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
-  readonly #ledger: Ledger;
-  readonly #key: string;
   #next = 1;
   #closed = false;
 
-  constructor(install: KafkaInstall, bootstrap: string, ledger: Ledger, logFile: string, name: string, runId: string) {
-    this.#ledger = ledger;
-    this.#key = ledger.add({ kind: 'process', name });
-    this.#child = spawn('java', ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dmoat.run=moat-${runId}`, `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', install.agentClasspath, 'MoatKafkaAgent', 'admin', bootstrap], {
+  constructor(install: KafkaInstall, bootstrap: string, ledger: ResourceLedger, logFile: string, name: string, runId: string) {
+    this.#child = spawnTracked(ledger, { kind: 'process', name }, 'java', ['-Xms64m', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dmoat.run=moat-${runId}`, `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', install.agentClasspath, 'MoatKafkaAgent', 'admin', bootstrap], {
       stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const pid = this.#child.pid;
-    if (pid !== undefined) this.#ledger.update(this.#key, { kind: 'process', name, pid, startTime: processStartTime(pid) ?? '' });
+    }).child;
     const log = createWriteStream(logFile, { flags: 'a' });
     this.#child.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
     createInterface({ input: this.#child.stdout! }).on('line', (line) => {
@@ -118,7 +112,6 @@ export class KafkaAdmin {
       else pending.reject(new Error(String(reply.error)));
     });
     this.#child.on('exit', (code) => {
-      this.#ledger.remove(this.#key);
       log.end();
       for (const pending of this.#pending.values()) {
         clearTimeout(pending.timer);
@@ -182,7 +175,7 @@ export class KafkaCluster implements TwinService {
     return this.members.map((m) => `${m.ip}:${KAFKA_PORT}`).join(',');
   }
 
-  static async start(options: { spec: KafkaServiceSpec; network: NetnsNetwork; dataDir: string; runId: string; ledger: Ledger; logDir: string; readyTimeoutMs?: number }): Promise<KafkaCluster> {
+  static async start(options: { spec: KafkaServiceSpec; network: NetnsNetwork; dataDir: string; runId: string; ledger: ResourceLedger; logDir: string; readyTimeoutMs?: number }): Promise<KafkaCluster> {
     const { spec, network, dataDir, runId } = options;
     const install = await kafkaInstall();
     const names = memberNames(spec);

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { openSync, closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, type ExecResult } from '../../../core/exec.ts';
 import { TwinError } from '../../../core/errors.ts';
-import { processStartTime, killNetnsProcesses, type Ledger } from '../../../runner/ledger.ts';
+import { spawnTracked, type ResourceLedger } from '../../../core/resources.ts';
+import { killNetnsProcesses } from './resources.ts';
 import { chooseSubnet } from './subnet.ts';
 
 export interface NetnsHost {
@@ -38,11 +38,11 @@ export class NetnsNetwork {
   readonly gateway: string;
   readonly hosts = new Map<string, NetnsHost>();
   readonly processes: ManagedProcess[] = [];
-  readonly #ledger: Ledger;
+  readonly #ledger: ResourceLedger;
   readonly #logDir: string;
   readonly #prefix: string;
 
-  private constructor(runId: string, ledger: Ledger, logDir: string, prefix: string, gateway: string) {
+  private constructor(runId: string, ledger: ResourceLedger, logDir: string, prefix: string, gateway: string) {
     this.runId = runId;
     this.#ledger = ledger;
     this.#logDir = logDir;
@@ -51,7 +51,7 @@ export class NetnsNetwork {
     this.bridge = `mb-${runId}`;
   }
 
-  static async create(options: { runId: string; ledger: Ledger; logDir: string; hostNames: readonly string[] }): Promise<NetnsNetwork> {
+  static async create(options: { runId: string; ledger: ResourceLedger; logDir: string; hostNames: readonly string[] }): Promise<NetnsNetwork> {
     if (options.hostNames.length > 200) throw new TwinError(`a netns twin holds at most 200 hosts, saw ${options.hostNames.length}`);
     const { prefix, gateway } = await chooseSubnet(parseInt(options.runId.slice(0, 2), 16));
     const network = new NetnsNetwork(options.runId, options.ledger, options.logDir, prefix, gateway);
@@ -118,22 +118,13 @@ export class NetnsNetwork {
   spawn(hostName: string, name: string, command: string, args: readonly string[]): ManagedProcess {
     const host = this.host(hostName);
     const logFile = join(this.#logDir, `${name}.log`);
-    const key = this.#ledger.add({ kind: 'process', name, netns: host.netns });
     const fd = openSync(logFile, 'a');
     // detached: the twin's processes live in their own process group, so a Ctrl-C at the terminal
     // reaches only moat, which then heals faults and stops them in order.
-    const child = spawn('ip', ['netns', 'exec', host.netns, command, ...args], { stdio: ['ignore', fd, fd], detached: true });
+    const { child, exited } = spawnTracked(this.#ledger, { kind: 'process', name, netns: host.netns }, 'ip', ['netns', 'exec', host.netns, command, ...args], { stdio: ['ignore', fd, fd], detached: true });
     closeSync(fd);
     if (child.pid === undefined) throw new TwinError(`could not start ${command} in ${hostName}`);
     const pid = child.pid;
-    this.#ledger.update(key, { kind: 'process', name, netns: host.netns, pid, startTime: processStartTime(pid) ?? '' });
-    const exited = new Promise<number>((resolve) => {
-      child.on('exit', (code, signal) => {
-        this.#ledger.remove(key);
-        resolve(code ?? 128 + (signal ? signalNumber(signal) : 0));
-      });
-      child.on('error', () => resolve(127));
-    });
     const managed: ManagedProcess = {
       host: hostName, name, pid, logFile, exited, stopping: false,
       async stop(graceMs = 500) {
@@ -191,9 +182,4 @@ function trackingTable(table: string): string {
     `  chain output { type filter hook output priority -300; policy accept; ct state new counter; }`,
     `}`,
   ].join('\n');
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
-  return numbers[signal] ?? 0;
 }
