@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tempDir } from '../core/testing.ts';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { goFunctions } from './gopclntab.ts';
 
 const RUNTIME = ['runtime.gcStart', 'runtime.gcMarkDone', 'runtime.mallocgc', 'runtime.newproc1', 'main.main'];
 
-test('function addresses from .gopclntab match `go tool nm` on a Go binary built here with symbols', { timeout: 300_000 }, () => {
-  const binary = join(mkdtempSync(join(tmpdir(), 'moat-gopclntab-')), 'otel-go');
+test('function addresses from .gopclntab match `go tool nm` on a Go binary built here with symbols', { timeout: 300_000 }, (t) => {
+  const binary = join(tempDir(t, 'gopclntab'), 'otel-go');
   execFileSync('go', ['build', '-o', binary, '.'], { cwd: new URL('../observe/testdata/otel-go/', import.meta.url).pathname, stdio: 'pipe', timeout: 280_000 });
   const truth = new Map<string, number>();
   for (const line of execFileSync('go', ['tool', 'nm', binary], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n')) {

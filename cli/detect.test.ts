@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tempDir } from '../core/testing.ts';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const cli = new URL('./main.ts', import.meta.url).pathname;
@@ -18,8 +18,8 @@ function csv(): string {
   return rows.join('\n') + '\n';
 }
 
-test('moat detect --json reports alarms and scores with timestamps as written in the input', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'moat-detect-')), 'series.csv');
+test('moat detect --json reports alarms and scores with timestamps as written in the input', (t) => {
+  const file = join(tempDir(t, 'detect'), 'series.csv');
   writeFileSync(file, csv());
   const result = moat(['detect', file, '--detector', 'robust-z', '--train-until', '2026-01-05T00:05:00Z', '--windows', '2026-01-05T00:08:20Z..2026-01-05T00:08:50Z', '--json']);
   assert.equal(result.status, 0, result.stderr);
@@ -31,8 +31,8 @@ test('moat detect --json reports alarms and scores with timestamps as written in
   assert.equal(out.scores.detected, 1);
 });
 
-test('moat detect rejects a window inside the training data and bad flags (exit 2)', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'moat-detect-')), 'series.csv');
+test('moat detect rejects a window inside the training data and bad flags (exit 2)', (t) => {
+  const file = join(tempDir(t, 'detect'), 'series.csv');
   writeFileSync(file, csv());
   const inside = moat(['detect', file, '--train-until', '2026-01-05T00:09:00Z', '--windows', '2026-01-05T00:08:20Z..2026-01-05T00:08:50Z']);
   assert.equal(inside.status, 2);

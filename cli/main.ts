@@ -3,7 +3,7 @@ import { writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError, InvalidScenarioError, MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
 import { loadScenarioFile } from '../runner/scenario/index.ts';
-import { describePlan, runScenario, runLengthMs } from '../runner/run.ts';
+import { checkEnvironment, describePlan, runScenario, runLengthMs } from '../runner/run.ts';
 import { readJournal } from '../core/journal-file.ts';
 import { listLedgers, planCleanup, runCleanup, defaultStateDir } from '../core/resources.ts';
 import { RESOURCE_HANDLERS } from '../twin/index.ts';
@@ -155,6 +155,7 @@ async function gateCommand(args: string[]): Promise<number> {
   for (const file of positionals) {
     try {
       const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'] });
+      checkEnvironment(scenario, file);
       if (scenario.gates.length === 0) invalid.push(`${file}: no gates: a gate run needs at least one`);
       scenarios.push({ file, scenario });
     } catch (error) {

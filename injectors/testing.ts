@@ -1,6 +1,4 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir, type Cleanup } from '../core/testing.ts';
 import { randomBytes } from 'node:crypto';
 import { ResourceLedger } from '../core/resources.ts';
 import { resolveTarget } from '../runner/targets.ts';
@@ -11,14 +9,14 @@ import { isVerifiable, type ActiveFault, type Evidence, type InjectionContext } 
 import type { ServiceSpec } from '../runner/scenario/index.ts';
 
 /**
- * For injector tests: a real twin (by default a 3-member etcd cluster) in throw-away state and log folders, and the
- * injection context the run loop would give (targeting and randomness from `seed`). Dispose of
- * the twin with `await using`.
+ * For injector tests: a real twin (by default a 3-member etcd cluster) in throw-away state and log
+ * folders (removed when the test ends), and the injection context the run loop would give
+ * (targeting and randomness from `seed`). Dispose of the twin with `await using`.
  */
-export async function startTestTwin(seed = 1, services: ServiceSpec[] = [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }]): Promise<{ twin: StartedTwin; context: InjectionContext; random: SeededRandom; ledger: ResourceLedger; logDir: string }> {
+export async function startTestTwin(t: Cleanup, seed = 1, services: ServiceSpec[] = [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }]): Promise<{ twin: StartedTwin; context: InjectionContext; random: SeededRandom; ledger: ResourceLedger; logDir: string }> {
   const runId = randomBytes(3).toString('hex');
-  const ledger = ResourceLedger.open(runId, { stateDir: mkdtempSync(join(tmpdir(), 'moat-state-')) });
-  const logDir = mkdtempSync(join(tmpdir(), 'moat-logs-'));
+  const ledger = ResourceLedger.open(runId, { stateDir: tempDir(t, 'state') });
+  const logDir = tempDir(t, 'logs');
   const twin = await twinUp({ backend: 'netns', services }, { runId, ledger, logDir });
   const random = new SeededRandom(seed);
   const started = Date.now();

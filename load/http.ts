@@ -2,7 +2,7 @@ import { Agent, request } from 'node:http';
 import type { SeededRandom } from '../core/random.ts';
 import { percentile } from '../core/thresholds.ts';
 import type { HttpLoadSpec } from '../runner/scenario/index.ts';
-import { OpenModelGenerator } from './open-model.ts';
+import { OpenModelGenerator, type RequestRecord } from './open-model.ts';
 import { loadSeries, type LoadPoint } from './summarize.ts';
 import type { Load, LoadResult } from './types.ts';
 
@@ -61,6 +61,11 @@ export class HttpLoad implements Load {
 
   async stop(): Promise<void> {
     await this.#generator.stop();
+  }
+
+  /** Every request so far, in completion order. */
+  get records(): readonly RequestRecord[] {
+    return this.#generator.records;
   }
 
   series(): LoadPoint[] {

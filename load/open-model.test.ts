@@ -1,49 +1,64 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpenModelGenerator } from './open-model.ts';
 import { loadSeries } from './summarize.ts';
 
-const clock = () => {
-  const zero = performance.now();
-  return () => performance.now() - zero;
-};
+/**
+ * A fake clock for the generator: Date, setTimeout and setInterval are node:test's mock timers,
+ * and the run clock reads Date. Time moves only when the test says so, 1 ms at a time with the
+ * promises of each step settled, so every send, timeout and latency is exact.
+ */
+function fakeClock(t: TestContext): { now: () => number; advance: (ms: number) => Promise<void> } {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout', 'setInterval'], now: 1_000_000 });
+  const zero = Date.now();
+  return {
+    now: () => Date.now() - zero,
+    async advance(ms) {
+      for (let i = 0; i < ms; i++) {
+        t.mock.timers.tick(1);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
+  };
+}
 
-test('keeps the arrival rate when the target stops answering (no coordinated omission)', { timeout: 10_000 }, async () => {
-  const now = clock();
+test('keeps the arrival rate when the target stops answering (no coordinated omission)', async (t) => {
+  const clock = fakeClock(t);
   const generator = new OpenModelGenerator({
-    ratePerSec: 100, now, timeoutMs: 300, chooseOp: () => 0,
+    ratePerSec: 100, now: clock.now, timeoutMs: 300, chooseOp: () => 0,
     execute: () => new Promise<boolean>(() => { /* a target that never answers */ }),
   });
   generator.start();
-  await new Promise((r) => setTimeout(r, 1000));
-  await generator.stop();
-  const sent = generator.records.length;
-  // 100/s for 1 s: about 100 requests, none held back by the ones still pending
-  assert.ok(sent >= 95 && sent <= 105, `sent ${sent}`);
+  await clock.advance(999);
+  const stopped = generator.stop();
+  await clock.advance(400);
+  await stopped;
+  // 100/s for 1 s: request i due at 10 i ms, i = 0..99, none held back by the ones still pending
+  assert.equal(generator.records.length, 100);
   assert.ok(generator.records.every((r) => !r.ok));
-  // latency runs from the due time to the give-up: the timeout, within a scheduling tolerance
-  assert.ok(generator.records.every((r) => r.latencyMs >= 295 && r.latencyMs < 400), JSON.stringify(generator.records.slice(0, 3)));
+  // latency runs from the due time to the give-up: exactly the timeout
+  assert.deepEqual([...new Set(generator.records.map((r) => r.latencyMs))], [300]);
 });
 
-test('latency is measured from the due time, so a late send shows up as latency', { timeout: 10_000 }, async () => {
-  const now = clock();
+test('latency is measured from the due time, so a late send shows up as latency', async (t) => {
+  const clock = fakeClock(t);
   const generator = new OpenModelGenerator({
-    ratePerSec: 50, now, timeoutMs: 1000, chooseOp: (i) => i % 2,
-    execute: async () => {
-      await new Promise((r) => setTimeout(r, 20));
-      return true;
-    },
+    ratePerSec: 50, now: clock.now, timeoutMs: 1000, chooseOp: (i) => i % 2,
+    execute: () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 20)),
   });
   generator.start();
-  // block the event loop for 200 ms: requests due meanwhile leave late
-  await new Promise((r) => setTimeout(r, 100));
-  const blockUntil = performance.now() + 200;
-  while (performance.now() < blockUntil) { /* busy */ }
-  await new Promise((r) => setTimeout(r, 300));
-  await generator.stop();
+  await clock.advance(100);
+  // the event loop is blocked for 200 ms: no tick runs, requests due meanwhile leave late
+  t.mock.timers.setTime(Date.now() + 200);
+  await clock.advance(300);
+  const stopped = generator.stop();
+  await clock.advance(100);
+  await stopped;
   const late = generator.records.filter((r) => r.lagMs > 100);
   assert.ok(late.length >= 5, `late requests: ${late.length}`);
-  assert.ok(late.every((r) => r.latencyMs >= r.lagMs + 19), 'latency includes the lag');
+  assert.ok(late.every((r) => r.ok && r.latencyMs === r.lagMs + 20), 'a late request\'s latency is its lag plus the 20 ms the target took');
+  // a request in flight while the loop was blocked is answered late too: never less than the target took
+  assert.ok(generator.records.every((r) => r.latencyMs >= r.lagMs + 20));
 });
 
 test('per-second series stamp each point at the end of its second', () => {
@@ -59,7 +74,7 @@ test('per-second series stamp each point at the end of its second', () => {
   assert.deepEqual(putP99.map((p) => [p.t, p.v]), [[1000, 10], [2000, 20]]);
 });
 
-test('a replayed shape drives the arrival rate: one day compressed into seconds', { timeout: 10_000 }, async () => {
+test('a replayed shape drives the arrival rate: one day compressed into seconds', async (t) => {
   const { shapeRate } = await import('./shape.ts');
   // a "day" of 4 hourly points: quiet, busy, busy, quiet (mean 2): replayed 10,800x, one day in 8 s
   const hour = 3_600_000;
@@ -70,14 +85,16 @@ test('a replayed shape drives the arrival rate: one day compressed into seconds'
   assert.equal(rate(1500), 150);
   assert.equal(rate(2500), 100);
   assert.equal(rate(3000 + 1000), 150, 'loops past the end');
-  const now = clock();
-  const generator = new OpenModelGenerator({ ratePerSec: 100, now, timeoutMs: 100, chooseOp: () => 0, execute: async () => true, rateAt: rate });
+  const clock = fakeClock(t);
+  const generator = new OpenModelGenerator({ ratePerSec: 100, now: clock.now, timeoutMs: 100, chooseOp: () => 0, execute: async () => true, rateAt: rate });
   generator.start();
-  await new Promise((r) => setTimeout(r, 2000));
-  await generator.stop();
+  await clock.advance(2000);
+  const stopped = generator.stop();
+  await clock.advance(10);
+  await stopped;
   const firstSecond = generator.records.filter((r) => r.dueMs < 1000).length;
   const secondSecond = generator.records.filter((r) => r.dueMs >= 1000 && r.dueMs < 2000).length;
-  // 0..1 s ramps 50 → 150 (about 100 requests); 1..2 s stays at 150
-  assert.ok(firstSecond > 85 && firstSecond < 115, `first second ${firstSecond}`);
-  assert.ok(secondSecond > 135 && secondSecond < 165, `second second ${secondSecond}`);
+  // 0..1 s ramps 50 -> 150 (the integral: 100 requests); 1..2 s stays at 150
+  assert.ok(Math.abs(firstSecond - 100) <= 1, `first second ${firstSecond}`);
+  assert.ok(Math.abs(secondSecond - 150) <= 1, `second second ${secondSecond}`);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from '../core/testing.ts';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, trace, SpanStatusCode } from '@opentelemetry/api';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -152,14 +152,14 @@ async function sendRaw(url: string, raw: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-test("moat's run trace goes over OTLP when an endpoint is set, and is always written as OTLP JSON", async () => {
+test("moat's run trace goes over OTLP when an endpoint is set, and is always written as OTLP JSON", async (t) => {
   const otlp = await receiver();
   try {
     const runTrace = new RunTrace({ 'moat.scenario': 'x', 'moat.seed': 1 }, { endpoint: otlp.url });
     const fault = runTrace.start('fault cut', { 'moat.fault.id': 'cut' });
     runTrace.start('inject cut', {}, fault).end();
     fault.end();
-    const file = join(mkdtempSync(join(tmpdir(), 'moat-trace-')), 'otel-trace.json');
+    const file = join(tempDir(t, 'trace'), 'otel-trace.json');
     assert.equal(await runTrace.finish(file, 'completed'), 3);
     assert.deepEqual(otlp.spans.map((s) => s.name).sort(), ['fault cut', 'inject cut', 'moat run x']);
     assert.equal(otlp.spans.find((s) => s.name === 'inject cut')!.parentSpanId, otlp.spans.find((s) => s.name === 'fault cut')!.spanId);
@@ -170,10 +170,10 @@ test("moat's run trace goes over OTLP when an endpoint is set, and is always wri
   }
 });
 
-test('traces and metrics from the OpenTelemetry Go SDK (a program built here) arrive over OTLP/HTTP protobuf', { timeout: 300_000 }, async () => {
+test('traces and metrics from the OpenTelemetry Go SDK (a program built here) arrive over OTLP/HTTP protobuf', { timeout: 300_000 }, async (t) => {
   const { execFileSync } = await import('node:child_process');
   const source = new URL('./testdata/otel-go/', import.meta.url).pathname;
-  const binary = join(mkdtempSync(join(tmpdir(), 'moat-otel-go-')), 'otel-go');
+  const binary = join(tempDir(t, 'otel-go'), 'otel-go');
   execFileSync('go', ['build', '-o', binary, '.'], { cwd: source, stdio: 'pipe', timeout: 280_000 });
   const store = new SeriesStore();
   const otlp = await receiver(store);

@@ -2,13 +2,17 @@ import type { Journal } from '../core/journal.ts';
 import { signedMs } from '../core/units.ts';
 
 /**
- * Escapes text (from logs, labels, errors) for a Markdown table cell: pipes and newlines would
- * break the table, and `<` before a letter could open an HTML tag where the Markdown is rendered.
- * Other `<` and `>` stay, so `p(99) < 800` still reads well in a terminal.
+ * Escapes text (from a scenario, logs, labels, errors) for Markdown, in a table cell or a line:
+ * pipes and newlines would break the table; `<` before a letter could open an HTML tag (or an
+ * autolink) where the Markdown is rendered; `[`, `]` and `!` could make a link or an image that
+ * loads from anywhere; a backtick could end a code span. Other `<` and `>` stay, so `p(99) < 800`
+ * still reads well in a terminal.
  */
 export function cell(text: string | number | null | undefined): string {
   if (text === null || text === undefined) return '-';
-  return String(text).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/&/g, '&amp;').replace(/<(?=[A-Za-z\/!?])/g, '&lt;');
+  return String(text)
+    .replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n|\r/g, ' ').replace(/&/g, '&amp;').replace(/<(?=[A-Za-z\/!?])/g, '&lt;')
+    .replace(/([[\]`])/g, '\\$1');
 }
 
 function ms(value: number | null | undefined): string {
@@ -32,12 +36,12 @@ const TIMELINE_ALARMS_SHOWN = 25;
 export function renderMarkdown(journal: Journal): string {
   const verdict = journal.verdict.passed ? 'PASSED' : 'FAILED';
   const out: string[] = [];
-  out.push(`# moat run: ${journal.scenarioName} - ${verdict}`);
+  out.push(`# moat run: ${cell(journal.scenarioName)} - ${verdict}`);
   out.push('');
-  out.push(`run \`${journal.runId}\` · seed ${journal.seed} · status **${journal.status}** · ${ms(journal.durationMs)} · \`${journal.runDir}\``);
-  if (journal.description) out.push('', `> ${journal.description.replace(/\n/g, ' ')}`);
-  out.push('', '## Plan', '', ...journal.plan.map((line) => `- ${line}`));
-  out.push('', journal.bpf.enabled ? `eBPF probes: ${journal.bpf.probes.join(', ')} (${journal.bpf.attachedProbes} tracepoints attached)` : `eBPF probes: off${journal.bpf.reason ? ` (${cell(journal.bpf.reason)})` : ''}`);
+  out.push(`run ${cell(journal.runId)} · seed ${journal.seed} · status **${journal.status}** · ${ms(journal.durationMs)} · ${cell(journal.runDir)}`);
+  if (journal.description) out.push('', `> ${cell(journal.description)}`);
+  out.push('', '## Plan', '', ...journal.plan.map((line) => `- ${cell(line)}`));
+  out.push('', journal.bpf.enabled ? `eBPF probes: ${cell(journal.bpf.probes.join(', '))} (${journal.bpf.attachedProbes} tracepoints attached)` : `eBPF probes: off${journal.bpf.reason ? ` (${cell(journal.bpf.reason)})` : ''}`);
 
   out.push('', '## Timeline', '');
   const alarms = journal.timeline.filter((e) => e.kind === 'alarm');

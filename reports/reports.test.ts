@@ -84,6 +84,40 @@ test('Markdown escapes table-breaking text and stays readable', (t) => {
   assert.match(markdown, /\| leader_election_ms \| max < 2000 \|/);
 });
 
+/** Fifteen kinds of hostile text: tags, event handlers, links, images, autolinks, code spans, line breaks. */
+const PAYLOADS = [
+  '<script>window.x=1</script>', '<img src=x onerror=alert(1)>', '[click](javascript:alert(1))', '![pixel](http://example.invalid/p.png)',
+  '<http://example.invalid>', '`code` and ``more``', '<!-- comment', '<?xml version="1.0"?>', '</td></tr>', '| a | b |',
+  'line\n# heading', '&lt;script&gt;', '<svg onload=alert(1)>', '<a href="x">link</a>', 'cr\r\n<iframe src=x>',
+];
+
+test('summary.md stays inert with hostile text in every string a scenario or a run puts there', (t) => {
+  const payload = PAYLOADS.join(' ~ ');
+  const { journal } = fixtureRun(t, (j) => {
+    j.scenarioName = payload;
+    j.description = payload;
+    j.runDir = payload;
+    j.plan = PAYLOADS.map((p) => `gate ${p}: ${p}`);
+    j.timeline.push({ t: 1, kind: 'process-exit', detail: payload });
+    j.faults[0]!.id = payload;
+    j.faults[0]!.target = payload;
+    j.faults[0]!.verified.evidence.push({ t: 1, kind: 'note', ok: false, detail: payload });
+    j.gates.push({ metric: payload, threshold: payload, actual: 1, ok: false, detail: `${payload}: ${payload}` });
+    j.verdict.reasons.push(payload);
+    j.load[0]!.name = payload;
+    j.load[0]!.readBackError = payload;
+    j.detectorErrors.push({ detector: payload, series: payload, error: payload });
+    j.cleanup.leftovers.push(payload);
+    j.bpf = { enabled: false, probes: [payload], reason: payload };
+  });
+  const markdown = renderMarkdown(journal);
+  assert.doesNotMatch(markdown, /<[A-Za-z/!?]/, 'no tag, comment, declaration or autolink can open');
+  assert.doesNotMatch(markdown, /(^|[^\\])\]\(/m, 'no link or image: every `](` has its bracket escaped');
+  assert.doesNotMatch(markdown, /(^|[^\\])`/m, 'no code span: every backtick is escaped');
+  for (const line of markdown.split('\n')) assert.doesNotMatch(line, /^# (?!moat run: )/, 'no payload starts a line of its own');
+  assert.ok(markdown.includes('&lt;script>window.x=1&lt;/script>'), 'the text is still there to read');
+});
+
 test('series CSV is long-form with quoted labels and empty cells for missing points', () => {
   const csv = seriesToCsv([{ name: 'x', labels: { b: '2', a: 'q,"r"' }, t: Float64Array.from([0, 1000]), v: Float64Array.from([1.5, Number.NaN]) }]);
   assert.equal(csv, 'series,name,labels,t_ms,value\n"x{a=q,""r"",b=2}",x,"a=q,""r"";b=2",0,1.5\n"x{a=q,""r"",b=2}",x,"a=q,""r"";b=2",1000,\n');

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tempDir } from '../core/testing.ts';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Journal } from '../core/journal.ts';
 
@@ -59,12 +59,12 @@ function runIdFrom(stateDir: string): string {
   return files[0]!.replace('.jsonl', '');
 }
 
-test('SIGKILL during a partition, then `moat cleanup`, leaves nothing of the run behind', { timeout: 120_000 }, async () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
-  const scenario = join(mkdtempSync(join(tmpdir(), 'moat-sc-')), 'long.yaml');
+test('SIGKILL during a partition, then `moat cleanup`, leaves nothing of the run behind', { timeout: 120_000 }, async (t) => {
+  const stateDir = tempDir(t, 'state');
+  const scenario = join(tempDir(t, 'sc'), 'long.yaml');
   writeFileSync(scenario, LONG_FAULT);
   const env = { MOAT_STATE_DIR: stateDir };
-  const run = startMoat(['run', scenario, '--out', mkdtempSync(join(tmpdir(), 'moat-out-'))], env);
+  const run = startMoat(['run', scenario, '--out', tempDir(t, 'out')], env);
   await run.waitFor(/fault-applied: cut/, 60_000);
   const runId = runIdFrom(stateDir);
   run.child.kill('SIGKILL');
@@ -75,7 +75,7 @@ test('SIGKILL during a partition, then `moat cleanup`, leaves nothing of the run
   assert.ok(before.processes.length >= 3, 'and its etcd processes');
 
   // a new run refuses to start over the remains
-  const refused = startMoat(['run', scenario, '--out', mkdtempSync(join(tmpdir(), 'moat-out-'))], env);
+  const refused = startMoat(['run', scenario, '--out', tempDir(t, 'out')], env);
   assert.equal(await refused.exited, 2);
   assert.match(refused.stderr.join(''), new RegExp(`a crashed run left resources behind \\(run ${runId}: \\d+ resources\\); run \`moat cleanup\` or pass --cleanup-stale`));
 
@@ -92,10 +92,10 @@ test('SIGKILL during a partition, then `moat cleanup`, leaves nothing of the run
   assert.match(again.stdout.join(''), /nothing to clean up/);
 });
 
-test('SIGINT during a partition heals, tears down and still writes the journal', { timeout: 120_000 }, async () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
-  const outDir = mkdtempSync(join(tmpdir(), 'moat-out-'));
-  const scenario = join(mkdtempSync(join(tmpdir(), 'moat-sc-')), 'long.yaml');
+test('SIGINT during a partition heals, tears down and still writes the journal', { timeout: 120_000 }, async (t) => {
+  const stateDir = tempDir(t, 'state');
+  const outDir = tempDir(t, 'out');
+  const scenario = join(tempDir(t, 'sc'), 'long.yaml');
   writeFileSync(scenario, LONG_FAULT);
   const run = startMoat(['run', scenario, '--out', outDir], { MOAT_STATE_DIR: stateDir });
   await run.waitFor(/fault-applied: cut/, 60_000);
@@ -115,27 +115,30 @@ test('SIGINT during a partition heals, tears down and still writes the journal',
   assert.match(run.stdout.join(''), /# moat run: long-fault - FAILED/);
 });
 
-test('the demo scenario end to end: applied, verified, healed, scored, no lost writes', { timeout: 300_000 }, async () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
-  const outDir = mkdtempSync(join(tmpdir(), 'moat-out-'));
+test('the demo scenario end to end: applied, verified, healed, scored, no lost writes', { timeout: 300_000 }, async (t) => {
+  const stateDir = tempDir(t, 'state');
+  const outDir = tempDir(t, 'out');
   const run = startMoat(['run', join(root, 'scenarios/etcd-split-brain.yaml'), '--out', outDir], { MOAT_STATE_DIR: stateDir });
   const code = await run.exited;
   const [runDir] = readdirSync(outDir);
   const dir = join(outDir, runDir!);
   const journal = JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf8')) as Journal;
   assert.equal(journal.status, 'completed', journal.error);
-  assert.equal(code, journal.verdict.passed ? 0 : 1, `exit code follows the verdict: ${journal.verdict.reasons.join('; ')}`);
+  // the demo's gates state what etcd guarantees: it passes, on any machine
+  assert.equal(journal.verdict.passed, true, journal.verdict.reasons.join('; '));
+  assert.equal(code, 0);
 
   const [fault] = journal.faults;
   assert.equal(fault!.id, 'isolate-leader');
   assert.match(fault!.target!, /^etcd-\d \(leader\)$/);
-  assert.ok(fault!.appliedAt! - fault!.scheduledAt < 200, `applied ${fault!.appliedAt! - fault!.scheduledAt} ms late`);
+  // the run loop starts an action no earlier than its schedule minus the lead it learnt (how close
+  // it lands is bench/injection-precision.ts's business)
+  assert.ok(fault!.appliedAt! >= fault!.scheduledAt - fault!.actuation!.injectLeadMs, JSON.stringify(fault));
   assert.ok(fault!.verified.ok, JSON.stringify(fault!.verified.evidence));
   // the kernel saw the cut: retransmits or resets across it, none elsewhere
   assert.equal(journal.bpf.enabled, true, journal.bpf.reason);
   assert.deepEqual(fault!.verified.evidence.filter((e) => e.kind === 'ebpf').map((e) => e.ok), [true, true]);
-  const windowMs = fault!.healedAt! - fault!.appliedAt!;
-  assert.ok(Math.abs(windowMs - 20_000) < 200, `fault window ${windowMs} ms for a 20 s fault`);
+  assert.ok(fault!.healedAt! >= fault!.appliedAt! + 20_000 - fault!.actuation!.healLeadMs, `the 20 s fault was not healed early: ${JSON.stringify(fault)}`);
   assert.ok(fault!.leaderChange && fault!.leaderChange.to !== fault!.target!.slice(0, 6), 'a new leader won on the majority side');
 
   // a TTD or a miss for each fault x detector, and one per watched series
@@ -151,7 +154,7 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.ok(load!.ackedWrites > 3000, `acked ${load!.ackedWrites}`);
   assert.equal(load!.lostWrites, 0);
   assert.equal(load!.readBackError, undefined);
-  assert.equal(journal.gates.length, 5);
+  assert.equal(journal.gates.length, 6);
   assert.deepEqual(journal.cleanup, { ok: true, leftovers: [] });
   assert.deepEqual(readdirSync(join(stateDir, 'ledger')), []);
 
@@ -165,9 +168,9 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.match(summary, /## Verdict/);
 });
 
-test('production-shaped load and an imported baseline: the rate follows the replayed day, the import trains its series', { timeout: 300_000 }, async () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'moat-state-'));
-  const outDir = mkdtempSync(join(tmpdir(), 'moat-out-'));
+test('production-shaped load and an imported baseline: the rate follows the replayed day, the import trains its series', { timeout: 300_000 }, async (t) => {
+  const stateDir = tempDir(t, 'state');
+  const outDir = tempDir(t, 'out');
   const run = startMoat(['run', join(root, 'scenarios/etcd-split-brain-prod-shape.yaml'), '--out', outDir], { MOAT_STATE_DIR: stateDir });
   await run.exited;
   const [runDir] = readdirSync(outDir);

@@ -2,14 +2,14 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { which } from '../core/exec.ts';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
-import { MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
+import { InvalidScenarioError, MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
 import { writeJournal } from '../core/journal-file.ts';
 import { SeededRandom } from '../core/random.ts';
 import { formatMs, signedMs, sleep } from '../core/units.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import { describeLeaderChange, type Activity, type FaultRecord, type Journal, type LeaderChangeEvent, type RunStatus, type TimelineEvent } from '../core/journal.ts';
 import { injectorFor, isVerifiable, type ActiveFault, type InjectionContext } from '../injectors/index.ts';
-import { twinUp, ETCD_CLIENT_PORT, EtcdCluster, AppService, OTLP_PORT, RESOURCE_HANDLERS, type StartedTwin } from '../twin/index.ts';
+import { twinUp, ETCD_CLIENT_PORT, EtcdCluster, AppService, OTLP_PORT, RESOURCE_HANDLERS, envReferences, type StartedTwin } from '../twin/index.ts';
 import { HttpLoad } from '../load/http.ts';
 import { ETCD_METRICS } from '../twin/services/etcd.ts';
 import { EtcdKvLoad } from '../load/etcd-kv.ts';
@@ -72,6 +72,16 @@ export function describePlan(scenario: Scenario): string[] {
   return lines;
 }
 
+/**
+ * Every `${VAR}` an app's env refers to must be set in moat's environment before anything starts.
+ * The values stay out of the journal: it keeps the scenario as written, with `${VAR}`.
+ */
+export function checkEnvironment(scenario: Scenario, file: string, env: NodeJS.ProcessEnv = process.env): void {
+  const problems = scenario.twin.services.flatMap((service) => service.kind !== 'app' ? [] : Object.entries(service.env).flatMap(([key, value]) =>
+    envReferences({ [key]: value }).filter((name) => env[name] === undefined).map((name) => ({ path: `twin.services.${service.name}.env.${key}`, message: `refers to \${${name}}, which is not set in moat's environment` }))));
+  if (problems.length > 0) throw new InvalidScenarioError(file, problems);
+}
+
 /** When the last fault heals plus the recovery window: the length of the observed run. */
 export function runLengthMs(scenario: Scenario): number {
   return Math.max(scenario.baseline.warmupMs, ...scenario.faults.map((f) => f.atMs + f.durationMs)) + scenario.recoveryMs;
@@ -107,6 +117,7 @@ function watched(series: Series, patterns: readonly string[] | undefined): boole
  * the journal (always). Faults are healed and the twin torn down on error, SIGINT and SIGTERM.
  */
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<Journal> {
+  checkEnvironment(scenario, options.scenarioFile);
   const runId = randomBytes(3).toString('hex');
   const startedAt = new Date();
   const runDir = resolve(options.outDir, `${scenario.name}-${startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${runId}`);

@@ -14,7 +14,7 @@ import type { TwinService } from './services/types.ts';
 export { EtcdCluster, memberNames, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './services/etcd.ts';
 export { KafkaCluster, KAFKA_PORT } from './services/kafka.ts';
 export { RedisService, REDIS_PORT } from './services/redis.ts';
-export { AppService, OTLP_PORT } from './services/app.ts';
+export { AppService, OTLP_PORT, envReferences } from './services/app.ts';
 export type { LeaderView, MemberView, TwinService, ServiceMember } from './services/types.ts';
 export type { NetnsHost, ManagedProcess } from './backends/netns/network.ts';
 export { NetnsNetwork } from './backends/netns/network.ts';

@@ -20,8 +20,8 @@ async function putVia(url: string, key: string, timeoutMs: number): Promise<bool
 
 const isolate = (id: string): PartitionSpec => ({ id, type: 'partition', mode: 'isolate', atMs: 0, durationMs: 0, target: { kind: 'role', service: 'etcd', role: 'leader', source: 'etcd.leader' } });
 
-test('isolating the leader elects a new one on the majority side; after heal all agree', { timeout: 120_000 }, async () => {
-  const { twin, context } = await startTestTwin();
+test('isolating the leader elects a new one on the majority side; after heal all agree', { timeout: 120_000 }, async (t) => {
+  const { twin, context } = await startTestTwin(t);
   await using _twin = twin;
   const etcd = twin.etcd('etcd');
   const before = await etcd.leader();
@@ -56,8 +56,8 @@ test('isolating the leader elects a new one on the majority side; after heal all
   assert.deepEqual(context.ledger.outstanding().filter((r) => r.kind === 'nft-table' && r.name.endsWith('_f0')), []);
 });
 
-test('a one-way cut blocks only the cut direction', { timeout: 120_000 }, async () => {
-  const { twin, context } = await startTestTwin();
+test('a one-way cut blocks only the cut direction', { timeout: 120_000 }, async (t) => {
+  const { twin, context } = await startTestTwin(t);
   await using _twin = twin;
   const spec: PartitionSpec = {
     id: 'one-way', type: 'partition', mode: 'one-way', atMs: 0, durationMs: 0,

@@ -7,8 +7,8 @@ import { processInjector } from './process.ts';
 import { startTestTwin, verifyThenHeal } from '../testing.ts';
 
 
-test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and it rejoins', { timeout: 120_000 }, async () => {
-  const { twin, context } = await startTestTwin(1);
+test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and it rejoins', { timeout: 120_000 }, async (t) => {
+  const { twin, context } = await startTestTwin(t, 1);
   await using _twin = twin;
   const etcd = twin.etcd('etcd');
   const leader = (await etcd.leader()).leader!;
@@ -33,8 +33,8 @@ test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and 
   });
 });
 
-test('pause (SIGSTOP) of a follower stops it answering; heal (SIGCONT) brings it back', { timeout: 120_000 }, async () => {
-  const { twin, context, random } = await startTestTwin(2);
+test('pause (SIGSTOP) of a follower stops it answering; heal (SIGCONT) brings it back', { timeout: 120_000 }, async (t) => {
+  const { twin, context, random } = await startTestTwin(t, 2);
   await using _twin = twin;
   const pause: ProcessSpec = { id: 'pause', type: 'process', action: 'pause', restart: true, atMs: 0, durationMs: 0, target: { kind: 'role', service: 'etcd', role: 'follower', source: 'etcd.follower' } };
   const fault = await processInjector.inject(pause, context);

@@ -47,6 +47,23 @@ export async function ledgerBinary(): Promise<string> {
   return binary;
 }
 
+/** `${NAME}` in an env value, to be replaced by moat's own environment variable NAME. */
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** The environment variables an app's env values refer to with `${NAME}`. */
+export function envReferences(env: Readonly<Record<string, string>>): string[] {
+  return [...new Set(Object.values(env).flatMap((value) => [...value.matchAll(ENV_REFERENCE)].map((m) => m[1]!)))];
+}
+
+/** Env values with every `${NAME}` replaced from moat's environment; a name that is not set is an error. */
+export function resolveEnv(env: Readonly<Record<string, string>>, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value.replace(ENV_REFERENCE, (_, name: string) => {
+    const found = from[name];
+    if (found === undefined) throw new TwinError(`env ${key} refers to \${${name}}, which is not set in moat's environment`);
+    return found;
+  })]));
+}
+
 /** One proxied connection from an app to one member of a service it depends on. */
 export interface Link {
   /** the dependency service, e.g. `redis`, and its kind */
@@ -126,7 +143,8 @@ export class AppService implements TwinService {
       ...linkEnv,
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://${network.gateway}:${OTLP_PORT}`,
       OTEL_SERVICE_NAME: spec.name,
-      ...spec.env,
+      // `${VAR}` values are read from moat's environment here, and only here: the journal keeps `${VAR}`
+      ...resolveEnv(spec.env),
     };
     let command: string[];
     if (spec.app === 'ledger') {
@@ -151,8 +169,10 @@ export class AppService implements TwinService {
     } else {
       command = spec.command!;
     }
-    const args = ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'PATH=/usr/local/bin:/usr/bin:/bin', ...command];
-    const member: ServiceMember = { name: host, ip, process: network.spawn(host, host, 'env', args), args };
+    // the whole environment: moat's own is not passed on, and `${VAR}` values are read from it here
+    const environment = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env };
+    const [program, ...args] = command as [string, ...string[]];
+    const member: ServiceMember = { name: host, ip, process: network.spawn(host, host, program, args, environment), args: [program, ...args], env: environment };
     const service = new AppService(spec, [member], network, links, toxiproxy);
     await service.#waitHealthy(options.readyTimeoutMs ?? 20_000);
     return service;
@@ -201,7 +221,8 @@ export class AppService implements TwinService {
 
   async restartMember(name: string, timeoutMs = 20_000): Promise<void> {
     const member = this.member(name);
-    member.process = this.#network.spawn(name, name, 'env', member.args);
+    const [program, ...args] = member.args as [string, ...string[]];
+    member.process = this.#network.spawn(name, name, program, args, member.env);
     await this.#waitHealthy(timeoutMs);
   }
 

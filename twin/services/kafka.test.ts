@@ -13,7 +13,7 @@ import { KafkaLoad } from '../../load/kafka.ts';
 
 // One real 3-broker KRaft cluster for the whole file (it takes ~20 s to start on 2 cores).
 test('Kafka twin: churn moves leaders, acks=all loses nothing, a killed broker rejoins with a full ISR', { timeout: 400_000 }, async (t) => {
-  const { twin, context, ledger, logDir } = await startTestTwin(17, [{
+  const { twin, context, ledger, logDir } = await startTestTwin(t, 17, [{
     name: 'kafka', kind: 'kafka', replicas: 3, heapMb: 512, replicaLagMs: 3000,
     topics: [{ name: 'orders', partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }],
   }]);

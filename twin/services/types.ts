@@ -10,6 +10,8 @@ export interface ServiceMember {
   process: ManagedProcess;
   /** the command line, so a killed member comes back as it was */
   args: string[];
+  /** the environment it was started with, when it is not moat's own (an app's) */
+  env?: Record<string, string>;
 }
 
 /** What each member says about leadership at one moment. */

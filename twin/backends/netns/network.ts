@@ -78,7 +78,21 @@ export class NetnsNetwork {
     // partition the twin by accident); older kernels may lack the knob, which is harmless.
     await run('ip', ['link', 'set', this.bridge, 'type', 'bridge', 'nf_call_iptables', '0'], { allowFailure: true });
     await run('ip', ['addr', 'add', `${this.gateway}/24`, 'dev', this.bridge]);
+    await this.#guard();
     await run('ip', ['link', 'set', this.bridge, 'up']);
+  }
+
+  /**
+   * The twin's control surfaces (etcd, Redis, the Toxiproxy API, the run's OTLP receiver on the
+   * gateway) answer whoever reaches the bridge. A table in the host's namespace keeps other local
+   * users out (only root, which moat runs as, may open connections to the twin's subnet) and
+   * drops anything routed into the twin from another interface (a container, another namespace).
+   * Root processes on the host can still connect: that is documented in the README.
+   */
+  async #guard(): Promise<void> {
+    const table = `moat_${this.runId}_guard`;
+    this.#ledger.add({ kind: 'nft-table', netns: '', family: 'inet', name: table });
+    await run('nft', ['-f', '-'], { input: guardTable(table, this.bridge, `${this.#prefix}.0/24`, this.gateway) });
   }
 
   async #createHost(name: string, index: number): Promise<void> {
@@ -114,14 +128,18 @@ export class NetnsNetwork {
     return result.code === 0;
   }
 
-  /** Starts a long-running process inside a host; stdout and stderr go to `<logDir>/<name>.log`. */
-  spawn(hostName: string, name: string, command: string, args: readonly string[]): ManagedProcess {
+  /**
+   * Starts a long-running process inside a host; stdout and stderr go to `<logDir>/<name>.log`.
+   * With `env`, that is its whole environment, handed over by the kernel and never put on a
+   * command line (where any local user could read it with ps).
+   */
+  spawn(hostName: string, name: string, command: string, args: readonly string[], env?: Readonly<Record<string, string>>): ManagedProcess {
     const host = this.host(hostName);
     const logFile = join(this.#logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
     // detached: the twin's processes live in their own process group, so a Ctrl-C at the terminal
     // reaches only moat, which then heals faults and stops them in order.
-    const { child, exited } = spawnTracked(this.#ledger, { kind: 'process', name, netns: host.netns }, 'ip', ['netns', 'exec', host.netns, command, ...args], { stdio: ['ignore', fd, fd], detached: true });
+    const { child, exited } = spawnTracked(this.#ledger, { kind: 'process', name, netns: host.netns }, 'ip', ['netns', 'exec', host.netns, command, ...args], { stdio: ['ignore', fd, fd], detached: true, ...(env ? { env: { ...env } } : {}) });
     closeSync(fd);
     if (child.pid === undefined) throw new TwinError(`could not start ${command} in ${hostName}`);
     const pid = child.pid;
@@ -171,8 +189,23 @@ export class NetnsNetwork {
     }
     await run('ip', ['link', 'delete', this.bridge], { allowFailure: true });
     this.#ledger.remove(`link:${this.bridge}`);
+    const guard = await run('nft', ['delete', 'table', 'inet', `moat_${this.runId}_guard`], { allowFailure: true });
+    if (guard.code === 0 || /No such file|does not exist/i.test(guard.stderr)) this.#ledger.remove(`nft::inet:moat_${this.runId}_guard`);
     this.hosts.clear();
   }
+}
+
+function guardTable(table: string, bridge: string, subnet: string, gateway: string): string {
+  return [
+    `table inet ${table} {`,
+    // local processes: only root's sockets may reach the twin (moat is root; other users are not)
+    `  chain output { type filter hook output priority 0; policy accept; ip daddr ${subnet} meta skuid != 0 counter drop; }`,
+    // the gateway's own services take connections only from the bridge and from the host itself
+    `  chain input { type filter hook input priority 0; policy accept; ip daddr ${gateway} iifname != { "${bridge}", "lo" } counter drop; }`,
+    // nothing is routed into or out of the twin through any other interface
+    `  chain forward { type filter hook forward priority 0; policy accept; ip daddr ${subnet} iifname != "${bridge}" counter drop; ip saddr ${subnet} oifname != "${bridge}" counter drop; }`,
+    `}`,
+  ].join('\n');
 }
 
 function trackingTable(table: string): string {

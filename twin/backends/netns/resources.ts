@@ -51,18 +51,21 @@ export const linkHandler: ResourceHandler<Extract<Resource, { kind: 'link' }>> =
   },
 };
 
+/** Tables inside the run's namespaces, and the one guard table in the host's (netns ''). */
 export const nftTableHandler: ResourceHandler<Extract<Resource, { kind: 'nft-table' }>> = {
   kind: 'nft-table',
   check(resource, runId) {
     if (resource.family !== 'inet') return `family ${JSON.stringify(resource.family)} is not one moat uses`;
     if (typeof resource.name !== 'string' || !new RegExp(`^moat_${runId}_[a-z0-9_]+$`).test(resource.name)) return `table ${JSON.stringify(resource.name)} is not one of run ${runId}`;
+    if (resource.netns === '') return resource.name === `moat_${runId}_guard` ? undefined : `only the run's guard table lives in the host's namespace, not ${JSON.stringify(resource.name)}`;
     if (typeof resource.netns !== 'string' || !runNetns(runId).test(resource.netns)) return `namespace ${JSON.stringify(resource.netns)} is not one of run ${runId}`;
     return undefined;
   },
-  describe: (resource) => `delete the nftables table inet ${resource.name} in ${resource.netns}`,
+  describe: (resource) => `delete the nftables table inet ${resource.name} in ${resource.netns === '' ? "the host's namespace" : resource.netns}`,
   async undo(resource) {
-    if (!(await netnsExists(resource.netns))) return 'namespace already gone';
-    const result = await run('ip', ['netns', 'exec', resource.netns, 'nft', 'delete', 'table', resource.family, resource.name], { allowFailure: true });
+    if (resource.netns !== '' && !(await netnsExists(resource.netns))) return 'namespace already gone';
+    const nft = ['nft', 'delete', 'table', resource.family, resource.name];
+    const result = resource.netns === '' ? await run('nft', nft.slice(1), { allowFailure: true }) : await run('ip', ['netns', 'exec', resource.netns, ...nft], { allowFailure: true });
     if (result.code !== 0 && !/No such file|does not exist/i.test(result.stderr)) throw new Error(result.stderr.trim());
     return result.code === 0 ? 'deleted' : 'already gone';
   },
