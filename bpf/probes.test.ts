@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { composeProgram, histQuantile, parseLine, BPF_PROBES } from './probes.ts';
 
 test('a program joins the probe files, fills the comm filters and prints every map each interval', () => {
@@ -10,7 +11,18 @@ test('a program joins the probe files, fills the comm filters and prints every m
   assert.doesNotMatch(program, /COMM_FILTER/);
   assert.match(program, /interval:ms:500\n\{\n {2}print\(@tcp_retransmits\);\n {2}clear\(@tcp_retransmits\);/);
   assert.match(program, /printf\("moat_tick\\n"\);\n\}/);
-  assert.throws(() => composeProgram(['tcp-state'], { intervalMs: 1000, comms: ['etcd" || 1'] }), /cannot be used in a bpftrace filter/);
+  assert.throws(() => composeProgram(['tcp-state'], { intervalMs: 1000, comms: ['etcd\n'] }), /has a control character and cannot be used in a bpftrace filter/);
+});
+
+test('any program name fits a filter: spaces, +, quotes and backslashes are escaped, and bpftrace compiles it', { timeout: 60_000 }, () => {
+  const comms = ['my app+v2', 'say "hi"', 'back\\slash', 'a-very-long-program-name', 'héllo wörld ümläut'];
+  const program = composeProgram(['process-exits', 'syscall-errors'], { intervalMs: 100, comms });
+  assert.match(program, /comm == "my app\+v2" \|\| comm == "say \\"hi\\"" \|\| comm == "back\\\\slash" \|\| comm == "a-very-long-pro"/);
+  assert.match(program, /comm == "héllo wörld "/, 'cut at 15 bytes without splitting a character');
+  // bpftrace parses and attaches the program, then exits on its first interval
+  const result = spawnSync('timeout', ['30', 'bpftrace', '-e', program.replace('printf("moat_tick\\n");', 'exit();')], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /Attaching \d+ probes/);
 });
 
 test('Go probes are placed once per Go binary at the addresses given', () => {

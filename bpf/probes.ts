@@ -35,12 +35,9 @@ const MAPS: Record<BpfProbe, string[]> = {
  * program names, and one interval block that prints and clears every map.
  */
 export function composeProgram(probes: readonly BpfProbe[], options: { intervalMs: number; comms: readonly string[]; goBinaries?: readonly GoBinary[] }): string {
-  const names = options.comms.length > 0 ? options.comms : ['none'];
-  for (const name of names) {
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new Error(`program name ${JSON.stringify(name)} cannot be used in a bpftrace filter`);
-  }
-  const commFilter = `(${names.map((n) => `comm == "${n}"`).join(' || ')})`;
-  const argsCommFilter = `(${names.map((n) => `args->comm == "${n}"`).join(' || ')})`;
+  const names = (options.comms.length > 0 ? options.comms : ['none']).map(bpftraceString);
+  const commFilter = `(${names.map((n) => `comm == ${n}`).join(' || ')})`;
+  const argsCommFilter = `(${names.map((n) => `args->comm == ${n}`).join(' || ')})`;
   const bodies = probes.flatMap((probe) => {
     const text = readFileSync(new URL(`./${probe}.bt`, import.meta.url), 'utf8');
     const functions = GO_PROBES[probe];
@@ -55,6 +52,20 @@ export function composeProgram(probes: readonly BpfProbe[], options: { intervalM
   const maps = probes.flatMap((p) => MAPS[p]);
   const interval = `interval:ms:${Math.max(100, Math.round(options.intervalMs))}\n{\n${maps.map((m) => `  print(${m});\n  clear(${m});`).join('\n')}\n  printf("moat_tick\\n");\n}\n`;
   return `${bodies.join('\n')}\n${interval}`;
+}
+
+/**
+ * A process name as the kernel keeps it (its first 15 bytes) in a bpftrace string literal: spaces,
+ * `+` and any other printable character are fine; `"` and `\` are escaped. A control character
+ * cannot be in a filter (the scenario is refused before that).
+ */
+export function bpftraceString(name: string): string {
+  let bytes = Buffer.from(name, 'utf8').subarray(0, 15);
+  // do not cut a character in two: drop a trailing partial UTF-8 sequence
+  while (bytes.length > 0 && Buffer.from(bytes.toString('utf8'), 'utf8').length !== bytes.length) bytes = bytes.subarray(0, bytes.length - 1);
+  const text = bytes.toString('utf8');
+  if (/[\u0000-\u001f\u007f]/.test(text)) throw new Error(`program name ${JSON.stringify(name)} has a control character and cannot be used in a bpftrace filter`);
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 /** One line of `bpftrace -f json` output. */

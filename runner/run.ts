@@ -474,7 +474,7 @@ function processName(service: Scenario['twin']['services'][number]): string {
     case 'etcd': return 'etcd';
     case 'kafka': return 'java';
     case 'redis': return 'redis-server';
-    case 'app': return (service.app ?? basename(service.command![0]!)).slice(0, 15);
+    case 'app': return service.app ?? basename(service.command![0]!);
   }
 }
 

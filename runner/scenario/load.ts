@@ -220,6 +220,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     if (spec.kind === 'app') {
       const path = ['twin', 'services', name];
       if ((spec.app === undefined) === (spec.command === undefined)) report(path, 'expected exactly one of app: ledger (moat\'s Go service) or command: [your binary, args...]');
+      if (spec.command?.some((part) => /[\u0000-\u001f\u007f]/.test(part))) report([...path, 'command'], 'expected no control characters (newlines, tabs, NUL) in the command');
       if (spec.config !== undefined && spec.app !== 'ledger') report([...path, 'config'], 'config applies to app: ledger (your own binary reads its own configuration)');
       const config = spec.config ?? { memoryLimitMiB: 256, breaker: { errorRate: 0.3, timeoutMs: 200, sleepWindowMs: 2000, minRequests: 10 } };
       return {
