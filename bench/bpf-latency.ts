@@ -16,7 +16,7 @@ const zero = performance.now();
 const now = () => performance.now() - zero;
 const store = new SeriesStore();
 const hostOfIp = new Map([...twin.hosts.values()].map((h) => [h.ip, h.name]));
-const hostOfPid = new Map(twin.network.processes.map((p) => [p.pid, p.host]));
+const hostOfPid = new Map(twin.backend.processes.map((p) => [p.pid, p.host]));
 const bpf = await BpfObserver.start({
   probes: ['tcp-state'], intervalMs: 1000, comms: ['etcd'], ledger, dir: join(logDir, 'bpf'), now, store,
   hostOfIp: (ip) => hostOfIp.get(ip), hostOfPid: (pid) => hostOfPid.get(pid), onEvent: () => undefined,
@@ -27,7 +27,7 @@ try {
     await sleep(1000 + Math.random() * 1000);
     const before = now();
     // a fresh connection from etcd-1 to etcd-2's client port: SYN_SENT, ESTABLISHED, then close
-    await twin.network.canConnect('etcd-1', twin.network.host('etcd-2').ip, 2379, 500);
+    await twin.backend.canConnect('etcd-1', twin.backend.host('etcd-2').ip, 2379, 500);
     const deadline = before + 5000;
     let seenAt: number | undefined;
     while (now() < deadline && seenAt === undefined) {

@@ -2,8 +2,8 @@
 // rates, 5 s per step, 3 steps per rate after a 3 s warm-up at 200/s. A rate is held when, in the
 // median step, fewer than 1% of requests leave more than 10 ms after their due time and at least
 // 99% of the due requests were sent. Run: node bench/generator-rate.ts [rate,rate,...] [repeats]
-import { twinUp } from '../twin/index.ts';
-import { EtcdKvLoad } from '../load/etcd-kv.ts';
+import { twinUp, EtcdCluster } from '../twin/index.ts';
+import { EtcdKvLoad } from '../load/index.ts';
 import { SeededRandom } from '../core/random.ts';
 import { sleep } from '../core/units.ts';
 import { benchLedger, percentile } from './lib.ts';
@@ -35,7 +35,7 @@ async function step(rate: number, durationMs: number, repeat: number) {
     const zero = performance.now();
     const load = new EtcdKvLoad({
       spec: { name: `r${rate}-${repeat + 1}`, kind: 'etcd-kv', target: 'etcd', ratePerSec: rate, mix: { put: 1, get: 0 }, timeoutMs: 2000, client: { balance: 'round-robin', requireLeader: false } },
-      endpoints: twin.etcd('etcd').endpoints, runId, random: new SeededRandom(rate), now: () => performance.now() - zero, ackFile: join(logDir, `acked-${rate}.jsonl`),
+      endpoints: twin.of('etcd', EtcdCluster).endpoints, runId, random: new SeededRandom(rate), now: () => performance.now() - zero, ackFile: join(logDir, `acked-${rate}.jsonl`),
     });
     load.start();
     await sleep(durationMs);

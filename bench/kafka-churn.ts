@@ -8,11 +8,9 @@ import { join } from 'node:path';
 import { SeededRandom } from '../core/random.ts';
 import { sleep } from '../core/units.ts';
 import { percentile } from '../core/thresholds.ts';
-import { leaderChurnInjector } from '../injectors/leader-churn/leader-churn.ts';
-import type { InjectionContext } from '../injectors/types.ts';
-import { KafkaLoad } from '../load/kafka.ts';
-import { resolveTarget } from '../runner/targets.ts';
-import { twinUp } from '../twin/index.ts';
+import { leaderChurnInjector, type InjectionContext } from '../injectors/index.ts';
+import { KafkaLoad } from '../load/index.ts';
+import { twinUp, resolveTarget, KafkaCluster } from '../twin/index.ts';
 import { benchLedger, median, report } from './lib.ts';
 
 const rate = Number(process.argv[2] ?? 300);
@@ -21,7 +19,7 @@ const everyMs = Number(process.argv[4] ?? 1000);
 const warmMs = 25_000; // JVM warm-up, not measured
 const { runId, ledger, logDir } = benchLedger();
 const twin = await twinUp({ backend: 'netns', services: [{ name: 'kafka', kind: 'kafka', replicas: 3, heapMb: 512, replicaLagMs: 10_000, topics: [{ name: 'orders', partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }] }] }, { runId, ledger, logDir });
-const kafka = twin.kafka('kafka');
+const kafka = twin.of('kafka', KafkaCluster);
 const runDir = join(logDir, 'run');
 mkdirSync(join(runDir, 'logs'), { recursive: true });
 const zero = Date.now();

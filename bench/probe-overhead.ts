@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
-import { twinUp } from '../twin/index.ts';
+import { twinUp, EtcdCluster } from '../twin/index.ts';
 import { BpfObserver, BPF_PROBES } from '../bpf/index.ts';
 import { SeriesStore } from '../observe/series-store.ts';
 import { sleep } from '../core/units.ts';
@@ -16,7 +16,7 @@ const seconds = Number(process.argv[3] ?? 8);
 const probes = (process.argv[4]?.split(',') ?? [...BPF_PROBES]) as (typeof BPF_PROBES)[number][];
 const { runId, ledger, logDir } = benchLedger();
 const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir });
-const client = new Etcd3({ hosts: twin.etcd('etcd').endpoints });
+const client = new Etcd3({ hosts: twin.of('etcd', EtcdCluster).endpoints });
 
 async function throughput(): Promise<number> {
   let done = 0;
@@ -45,7 +45,7 @@ try {
     off.push(await throughput());
     const zero = performance.now();
     const hostOfIp = new Map([...twin.hosts.values()].map((h) => [h.ip, h.name]));
-    const hostOfPid = new Map(twin.network.processes.map((p) => [p.pid, p.host]));
+    const hostOfPid = new Map(twin.backend.processes.map((p) => [p.pid, p.host]));
     const bpf = await BpfObserver.start({
       probes, goBinaries: [realpathSync('/usr/bin/etcd')], intervalMs: 1000, comms: ['etcd'], ledger, dir: join(logDir, `bpf-${r}`),
       now: () => performance.now() - zero, store: new SeriesStore(), hostOfIp: (ip) => hostOfIp.get(ip), hostOfPid: (pid) => hostOfPid.get(pid), onEvent: () => undefined,

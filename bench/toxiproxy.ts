@@ -8,8 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { percentile } from '../core/thresholds.ts';
 import { sleep, waitFor } from '../core/units.ts';
-import { twinUp, REDIS_PORT, ETCD_CLIENT_PORT } from '../twin/index.ts';
-import { ledgerBinary } from '../twin/services/app.ts';
+import { twinUp, REDIS_PORT, ETCD_CLIENT_PORT, AppService, ledgerBinary } from '../twin/index.ts';
 import { benchLedger, median, report } from './lib.ts';
 
 const samples = Number(process.argv[2] ?? 200);
@@ -20,7 +19,7 @@ const twin = await twinUp({ backend: 'netns', services: [
   { name: 'ledger', kind: 'app', replicas: 1, app: 'ledger', port: 8080, health: '/healthz', env: {}, links: ['redis', 'etcd'], config: { memoryLimitMiB: 256, breaker: { errorRate: 0.3, timeoutMs: 2000, sleepWindowMs: 2000, minRequests: 10 } } },
 ] }, { runId, ledger, logDir });
 try {
-  const app = twin.app('ledger');
+  const app = twin.of('ledger', AppService);
   const appIp = app.members[0]!.ip;
   const redisIp = twin.hosts.get('redis-1')!.ip;
   // a bench-only proxy on the app host's address, so this process can reach it from outside
@@ -71,7 +70,7 @@ try {
   // a second ledger on the same host, wired straight to Redis and etcd
   const binary = await ledgerBinary();
   const etcdIp = twin.hosts.get('etcd-1')!.ip;
-  twin.network.spawn('ledger-1', 'ledger-direct', 'env', ['-i', 'LEDGER_ADDR=:8081', `REDIS_ADDR=${redisIp}:${REDIS_PORT}`, `ETCD_ENDPOINTS=http://${etcdIp}:${ETCD_CLIENT_PORT}`, `LEDGER_CONFIG_KEY=/moat/${runId}/ledger/config`, binary]);
+  twin.backend.spawn('ledger-1', 'ledger-direct', 'env', ['-i', 'LEDGER_ADDR=:8081', `REDIS_ADDR=${redisIp}:${REDIS_PORT}`, `ETCD_ENDPOINTS=http://${etcdIp}:${ETCD_CLIENT_PORT}`, `LEDGER_CONFIG_KEY=/moat/${runId}/ledger/config`, binary]);
   await waitFor('the direct ledger', 15_000, () => fetch(`http://${appIp}:8081/healthz`).then((r) => (r.ok ? true : undefined), () => undefined));
   const httpRate = async (url: string): Promise<number> => {
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });

@@ -5,11 +5,10 @@ import { get } from 'node:http';
 import { tempDir } from '../core/testing.ts';
 import { randomBytes } from 'node:crypto';
 import { ResourceLedger } from '../core/resources.ts';
-import { resolveTarget } from '../runner/targets.ts';
 import { SeededRandom } from '../core/random.ts';
 import { waitFor } from '../core/units.ts';
 import { SeriesStore } from '../observe/series-store.ts';
-import { twinUp } from '../twin/index.ts';
+import { twinUp, resolveTarget, EtcdCluster } from '../twin/index.ts';
 import { partitionInjector } from '../injectors/partition/index.ts';
 import { isVerifiable, type InjectionContext } from '../injectors/index.ts';
 import { BpfObserver } from './index.ts';
@@ -25,7 +24,7 @@ test('eBPF probes see a real partition between exactly the cut hosts, a SIGKILL 
   const store = new SeriesStore();
   const events: string[] = [];
   const ipToHost = new Map([...twin.hosts.values()].map((h) => [h.ip, h.name]));
-  const pidToHost = new Map(twin.network.processes.map((p) => [p.pid, p.host]));
+  const pidToHost = new Map(twin.backend.processes.map((p) => [p.pid, p.host]));
   const bpf = await BpfObserver.start({
     probes: ['tcp-retransmit', 'tcp-state', 'process-exits', 'go-gc', 'go-sched'], goBinaries: ['/usr/bin/etcd'], intervalMs: 500, comms: ['etcd'], ledger, dir: join(dir, 'bpf'), now, store,
     hostOfIp: (ip) => ipToHost.get(ip), hostOfPid: (pid) => pidToHost.get(pid), onEvent: (e) => events.push(e),
@@ -59,13 +58,13 @@ test('eBPF probes see a real partition between exactly the cut hosts, a SIGKILL 
     for (const name of ['bpf_go_span_refills_per_sec', 'bpf_go_goroutines_created_per_sec']) {
       let hosts: string[] = [];
       await waitFor(`${name} from every member`, 30_000, async () => {
-        await Promise.all(twin.etcd('etcd').members.map((m) => freshConnection(`${m.clientUrl}/health`)));
+        await Promise.all(twin.of('etcd', EtcdCluster).members.map((m) => freshConnection(`${m.clientUrl}/health`)));
         hosts = store.snapshot().filter((s) => s.name === name && Math.max(...s.v) > 0).map((s) => s.labels.host!).sort();
         return hosts.join(',') === 'etcd-1,etcd-2,etcd-3' ? true : undefined;
       }, 250).catch((error: Error) => assert.fail(`${error.message}; seen from ${hosts.join(', ') || 'none'}`));
     }
 
-    const victim = twin.network.processes.find((p) => p.host === 'etcd-3')!;
+    const victim = twin.backend.processes.find((p) => p.host === 'etcd-3')!;
     victim.stopping = true;
     process.kill(victim.pid, 'SIGKILL');
     await waitFor('the kernel to report the SIGKILL', 15_000, async () => (events.includes(`kernel: SIGKILL sent to etcd-3 (pid ${victim.pid})`) ? true : undefined));

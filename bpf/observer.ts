@@ -74,11 +74,16 @@ export class BpfObserver implements BpfEvidenceSource {
     mkdirSync(options.dir, { recursive: true });
     const programFile = join(options.dir, 'program.bt');
     const goProbes = options.probes.some((p) => p === 'go-gc' || p === 'go-sched');
-    const goBinaries = goProbes ? (options.goBinaries ?? []).map((path) => {
-      const stripped = !hasSymbols(path);
-      const addresses: Record<string, string> = {};
-      for (const fn of goFunctions(path, GO_FUNCTIONS)) addresses[fn.name] = uprobeAddress(fn, stripped);
-      return { path, addresses };
+    // a program that is not a Go binary (a user's app may be anything) simply gets no Go probes
+    const goBinaries = goProbes ? (options.goBinaries ?? []).flatMap((path) => {
+      try {
+        const stripped = !hasSymbols(path);
+        const addresses: Record<string, string> = {};
+        for (const fn of goFunctions(path, GO_FUNCTIONS)) addresses[fn.name] = uprobeAddress(fn, stripped);
+        return [{ path, addresses }];
+      } catch {
+        return [];
+      }
     }) : [];
     writeFileSync(programFile, composeProgram(options.probes, { intervalMs: options.intervalMs, comms: options.comms, goBinaries }));
     this.#raw = createWriteStream(join(options.dir, 'output.jsonl'));

@@ -30,6 +30,11 @@ const MAPS: Record<BpfProbe, string[]> = {
   'go-sched': ['@go_goroutines_created'],
 };
 
+/** Whether a name is one of the probes (a validated scenario's names are). */
+export function isBpfProbe(name: string): name is BpfProbe {
+  return (BPF_PROBES as readonly string[]).includes(name);
+}
+
 /**
  * One bpftrace program from the chosen probe files: the comm filters filled in with the twin's
  * program names, and one interval block that prints and clears every map.

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { seriesLabel } from '../core/series.ts';
 import { parseDurationMs } from '../core/units.ts';
 import { defaultSpec, runDetectors, scoreAlarms, type AlarmRule, type DetectorSpec, type Direction } from '../detect/index.ts';
-import { readSeriesImport, parseTimestamp, SeriesImportError, type Timestamp } from '../detect/import.ts';
+import { readSeriesImport, parseTimestamp, SeriesImportError, type Timestamp } from '../core/series-import.ts';
 import { InvalidInputError } from '../core/errors.ts';
 
 export class DetectUsageError extends InvalidInputError {

@@ -1,6 +1,5 @@
 import { errorMessage } from '../core/errors.ts';
-import { kafkaInstall } from '../twin/services/kafka.ts';
-import { toxiproxyServer } from '../twin/services/app.ts';
+import { kafkaInstall, toxiproxyServer } from '../twin/index.ts';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { goFunctions } from '../bpf/gopclntab.ts';
 import { run, which } from '../core/exec.ts';

@@ -49,3 +49,10 @@ export async function which(program: string): Promise<string | undefined> {
   const result = await run('sh', ['-c', `command -v ${program}`], { allowFailure: true });
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
+
+/** The version a program prints (the first group of `pattern` that matched), or 'not installed'. */
+export async function programVersion(command: string, args: readonly string[], pattern: RegExp): Promise<string> {
+  const result = await run(command, args, { allowFailure: true, timeoutMs: 10_000 }).catch(() => undefined);
+  const match = result && pattern.exec(result.stdout + result.stderr);
+  return match ? (match.slice(1).find((g) => g !== undefined) ?? 'unknown') : 'not installed';
+}

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { InvalidInputError } from './errors.ts';
 import { readRegularFile, writeFileNoFollow } from './files.ts';
-import type { Journal } from './journal.ts';
+import { RUN_PHASES, type Journal } from './journal.ts';
 
 /** journal.json is read back by `moat report`, `moat bundle` and baselines: this is its one reader. */
 export const JOURNAL_FILE = 'journal.json';
@@ -33,7 +33,9 @@ const journalSchema = z.looseObject({
   scenarioName: z.string(),
   description: z.string().optional(),
   seed: z.number().int(),
-  status: z.enum(['completed', 'failed', 'aborted', 'interrupted']),
+  status: z.enum(['running', 'completed', 'failed', 'aborted', 'interrupted']),
+  /** journals from before phases were recorded have none */
+  phase: z.enum(RUN_PHASES).optional(),
   startedAt: z.string(),
   endedAt: z.string(),
   clockZero: z.string().nullable(),

@@ -1,5 +1,6 @@
 import type { Alarm, Detection } from './detection.ts';
 import type { RandomChoice } from './random.ts';
+import type { Scenario } from './scenario.ts';
 
 /** One observation that a fault did (or did not) take effect. */
 export interface Evidence {
@@ -133,7 +134,12 @@ export interface DetectorSummary {
   nabNormalized: { standard: number; reward_low_fp: number; reward_low_fn: number };
 }
 
-export type RunStatus = 'completed' | 'failed' | 'aborted' | 'interrupted';
+/** `running` only in a journal written while the run went on (or by a run that was killed). */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'aborted' | 'interrupted';
+
+/** The phases of a run, in order; the journal names the last one reached. */
+export const RUN_PHASES = ['validate', 'twin-up', 'observe', 'load', 'warm-up', 'faults', 'recovery', 'read-back', 'teardown', 'analysis', 'done'] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
 
 /**
  * The single source of truth of a run. Reports are pure functions of it; a run that crashed
@@ -144,11 +150,13 @@ export interface Journal {
   runId: string;
   scenarioFile: string;
   /** the scenario as validated */
-  scenario: unknown;
+  scenario: Scenario;
   scenarioName: string;
   description?: string;
   seed: number;
   status: RunStatus;
+  /** the last phase the run reached */
+  phase: RunPhase;
   startedAt: string;
   endedAt: string;
   /** wall-clock time of t = 0: when the twin was ready and observation began */

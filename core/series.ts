@@ -10,3 +10,37 @@ export function seriesLabel(series: Pick<Series, 'name' | 'labels'>): string {
   const parts = Object.keys(series.labels).sort().map((k) => `${k}=${series.labels[k]}`);
   return parts.length === 0 ? series.name : `${series.name}{${parts.join(',')}}`;
 }
+
+/** Where observations go as they arrive: the run's series store, or a test's. */
+export interface SeriesSink {
+  append(name: string, labels: Record<string, string>, t: number, v: number): void;
+}
+
+/** Which metrics of a Prometheus exposition to keep, and how to turn them into series. */
+export interface MetricSelection {
+  /** kept as they are */
+  gauges: readonly string[];
+  /** turned into per-second rates, named `<name>:rate`; summed over labels, or split by `by` labels */
+  counters: readonly (string | { name: string; by: readonly string[] })[];
+  /** turned into the p50 and p99 (in ms) of each interval, named `<name>:p99_ms`; split by `by` labels */
+  histograms: readonly { name: string; by?: readonly string[] }[];
+}
+
+/** A Prometheus endpoint of the twin that moat scrapes (and a real Prometheus can scrape too). */
+export interface ScrapeTarget {
+  url: string;
+  /** labels added to every series, e.g. `{ service: 'etcd', member: 'etcd-1' }` */
+  labels: Record<string, string>;
+  select: MetricSelection;
+}
+
+/**
+ * Whether a series matches a pattern: its full label, its name, a label prefix ending in `*`,
+ * or a part of the label between two `*` (`*error_ratio*`).
+ */
+export function matchesSeries(series: Pick<Series, 'name' | 'labels'>, pattern: string): boolean {
+  const label = seriesLabel(series);
+  if (pattern.length > 2 && pattern.startsWith('*') && pattern.endsWith('*')) return label.includes(pattern.slice(1, -1));
+  if (pattern.endsWith('*')) return label.startsWith(pattern.slice(0, -1));
+  return label === pattern || series.name === pattern;
+}

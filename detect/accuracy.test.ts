@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loadAugurs } from './augurs.ts';
 import { MstlDetector, ProphetDetector } from './forecast.ts';
-import { defaultSpec, type DetectorSpec } from './spec.ts';
+import { defaultSpec, type DetectorSpec } from './index.ts';
 import type { Series } from '../core/series.ts';
 
 /**

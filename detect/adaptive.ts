@@ -1,12 +1,83 @@
+import * as z from 'zod';
 import type { Alarm, Detector } from '../core/detection.ts';
-import { seriesLabel, type Series } from '../core/series.ts';
+import type { AlarmRule, DetectorSpecBase } from '../core/scenario.ts';
+import { matchesSeries, seriesLabel, type Series } from '../core/series.ts';
 import { percentile } from '../core/thresholds.ts';
-import { applyRule } from './rules.ts';
-import { matchesSeries } from './static.ts';
+import { applyRule, describeRule } from './rules.ts';
 import { median } from './robust-z.ts';
-import type { DetectorSpec } from './spec.ts';
+import { detectorCommon, ruleOf } from './schema.ts';
+import type { DetectorKind } from './types.ts';
 
-export type AdaptiveSpec = Extract<DetectorSpec, { kind: 'adaptive' }>;
+export type AdaptivePreset = 'qps' | 'error-rate' | 'latency';
+
+/** The presets SRE teams configure per metric kind; every setting is optional (the preset's default). */
+export interface AdaptiveSpec extends DetectorSpecBase {
+  kind: 'adaptive';
+  preset: AdaptivePreset;
+  /** unset: the preset's own rule (qps: 3 consecutive; latency: any breach; error-rate uses `forMs`) */
+  rule?: AlarmRule;
+  /** series patterns the preset applies to; unset: the preset's defaults */
+  series?: string[];
+  sigma?: number;
+  slope?: number;
+  historyMs?: number;
+  windowMs?: number;
+  quantile?: number;
+  margin?: number;
+  forMs?: number;
+  aggregateMs?: number;
+  minWindowMs?: number;
+  maxWindowMs?: number;
+  p50Rise?: number;
+}
+
+declare module '../core/scenario.ts' {
+  interface DetectorSpecs {
+    adaptive: AdaptiveSpec;
+  }
+}
+
+/** Which settings each adaptive preset reads (any other is an error in a scenario). */
+export const ADAPTIVE_SETTINGS: Record<AdaptivePreset, readonly string[]> = {
+  qps: ['sigma', 'slope', 'history', 'rule'],
+  'error-rate': ['window', 'quantile', 'margin', 'for', 'aggregate'],
+  latency: ['sigma', 'minWindow', 'maxWindow', 'p50Rise', 'rule'],
+};
+
+const schema = z.strictObject({
+  kind: z.literal('adaptive'), ...detectorCommon, preset: z.enum(['qps', 'error-rate', 'latency']),
+  series: z.array(z.string()).min(1).optional(),
+  sigma: z.number().positive().optional(), slope: z.number().min(0).optional(), history: z.string().optional(),
+  window: z.string().optional(), quantile: z.number().gt(0).max(100).optional(), margin: z.number().min(0).optional(), for: z.string().optional(), aggregate: z.string().optional(),
+  minWindow: z.string().optional(), maxWindow: z.string().optional(), p50Rise: z.number().min(0).optional(),
+});
+
+export const adaptive: DetectorKind<AdaptiveSpec, z.output<typeof schema>> = {
+  kind: 'adaptive',
+  schema,
+  build(document, path, check) {
+    const allowed = ADAPTIVE_SETTINGS[document.preset];
+    for (const key of ['sigma', 'slope', 'history', 'window', 'quantile', 'margin', 'for', 'aggregate', 'minWindow', 'maxWindow', 'p50Rise', 'rule'] as const) {
+      if (document[key] !== undefined && !allowed.includes(key)) check.report([...path, key], `the ${document.preset} preset does not use ${key} (it takes: ${allowed.join(', ')})`);
+    }
+    const rule = ruleOf(document.rule, path, check);
+    const ms = (key: 'history' | 'window' | 'for' | 'aggregate' | 'minWindow' | 'maxWindow') => (document[key] === undefined ? {} : { [`${key}Ms`]: check.duration(document[key]!, [...path, key]) });
+    return {
+      name: document.name ?? `adaptive-${document.preset}`, direction: document.direction, kind: 'adaptive', preset: document.preset,
+      ...(rule ? { rule } : {}),
+      ...(document.series ? { series: document.series } : {}),
+      ...(document.sigma === undefined ? {} : { sigma: document.sigma }),
+      ...(document.slope === undefined ? {} : { slope: document.slope }),
+      ...(document.quantile === undefined ? {} : { quantile: document.quantile }),
+      ...(document.margin === undefined ? {} : { margin: document.margin }),
+      ...(document.p50Rise === undefined ? {} : { p50Rise: document.p50Rise }),
+      ...ms('history'), ...ms('window'), ...ms('for'), ...ms('aggregate'), ...ms('minWindow'), ...ms('maxWindow'),
+    };
+  },
+  describe: (spec) => `adaptive ${spec.preset} preset${spec.series ? ` on ${spec.series.join(', ')}` : ''}${spec.rule ? `, ${describeRule(spec.rule)}` : ''}`,
+  create: (spec, context) => createAdaptive(spec, context.epochMs, context.find ?? (() => undefined), context.trainUntil ?? Infinity),
+  needsWasm: false,
+};
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -1,30 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
+import type { ImportSource } from '../core/scenario.ts';
 import { join } from 'node:path';
 import { JOURNAL_FILE, readJournal } from '../core/journal-file.ts';
 import { readSeriesFile } from '../core/series-file.ts';
 import { isInside } from '../core/files.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
-import { readSeriesImport } from './import.ts';
-import { matchesSeries } from './static.ts';
-
-/**
- * Where detectors learn what normal looks like, besides the run's own warm-up:
- * - `runs`: the warm-ups of earlier completed runs of the same scenario, newest first;
- * - `imports`: production series (CSV or Prometheus range-query JSON) for the watched series a
- *   pattern names, so a model fitted on a week of real traffic judges the twin's faults.
- */
-export interface BaselineSources {
-  runs?: { dir: string; last: number };
-  imports?: ImportSource[];
-}
-
-/** `speedup` compresses the import's timeline as a load shape's `speedup` does (144: a day in 10 min). */
-export interface ImportSource {
-  file: string;
-  series: string;
-  scale: number;
-  speedup: number;
-}
+import { readSeriesImport } from '../core/series-import.ts';
+import { matchesSeries } from '../core/series.ts';
 
 interface EarlierRun {
   runDir: string;

@@ -1,62 +1,27 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Alarm, Detector } from '../core/detection.ts';
+import type { DetectorSpec } from '../core/scenario.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import { errorMessage } from '../core/errors.ts';
-import { RobustZDetector } from './robust-z.ts';
-import { MstlDetector, ProphetDetector } from './forecast.ts';
-import { StaticDetector } from './static.ts';
-import { createAdaptive } from './adaptive.ts';
-import { loadAugurs, type Augurs } from './augurs.ts';
-import type { DetectorSpec } from './spec.ts';
-import { describeRule } from './rules.ts';
+import { loadAugurs } from './augurs.ts';
+import { createDetector, needsWasm } from './registry.ts';
+import type { DetectorContext } from './types.ts';
 
-export { RobustZDetector, median } from './robust-z.ts';
-export { MstlDetector, ProphetDetector, regularize, stepOf, judgeAgainstBands } from './forecast.ts';
-export { StaticDetector, matchesSeries } from './static.ts';
-export { ADAPTIVE_DEFAULTS, leastSquaresSlope } from './adaptive.ts';
+export { DETECTOR_KINDS, detectorKindOf, createDetector, describeDetector, defaultSpec, needsWasm } from './registry.ts';
+export type { DetectorContext, DetectorKind } from './types.ts';
+export { RobustZDetector, median, type RobustZSpec } from './robust-z.ts';
+export { MstlDetector, ProphetDetector, regularize, stepOf, judgeAgainstBands, PROPHET_DEFAULT_SAMPLES, type MstlSpec, type ProphetSpec } from './forecast.ts';
+export { StaticDetector, type StaticSpec } from './static.ts';
+export { matchesSeries } from '../core/series.ts';
+export { ADAPTIVE_DEFAULTS, ADAPTIVE_SETTINGS, leastSquaresSlope, type AdaptiveSpec, type AdaptivePreset } from './adaptive.ts';
 export { kOfM } from './alarm-rule.ts';
-export { applyRule, describeRule, DEFAULT_RULE, type AlarmRule } from './rules.ts';
-export { defaultSpec, DETECTOR_KINDS, ADAPTIVE_SETTINGS, type DetectorSpec, type DetectorKind, type Direction, type AdaptivePreset } from './spec.ts';
+export { applyRule, describeRule, type AlarmRule } from './rules.ts';
+export { DEFAULT_RULE } from './schema.ts';
 export { scoreAlarms, nabSigmoid, NAB_PROFILES, type Scores, type DetectorScore, type SeriesDetection } from './score.ts';
 export { loadAugurs } from './augurs.ts';
-
-export interface DetectorContext {
-  augurs?: Augurs;
-  /** wall-clock ms of the series' t = 0, for models that know calendars (Prophet, presets) */
-  epochMs: number;
-  /** finds a companion series (the latency preset's p50) */
-  find?: (name: string, labels: Record<string, string>) => Series | undefined;
-  trainUntil?: number;
-}
-
-/** One line per detector for the plan. */
-export function describeDetector(spec: DetectorSpec): string {
-  const rule = spec.rule ? describeRule(spec.rule) : 'preset rule';
-  const direction = spec.direction === 'both' ? '' : `, ${spec.direction} only`;
-  switch (spec.kind) {
-    case 'robust-z': return `${spec.name} (robust z > ${spec.threshold}, ${rule}${direction})`;
-    case 'mstl': return `${spec.name} (MSTL${spec.periodsMs.length ? ` periods ${spec.periodsMs.map((p) => `${p / 1000} s`).join(', ')}` : ''} + AutoETS, ${spec.level * 100}% interval, ${rule}${direction})`;
-    case 'prophet': return `${spec.name} (Prophet, ${spec.level * 100}% interval, ${rule}${direction})`;
-    case 'static': return `${spec.name} (static: ${spec.thresholds.map((t) => `${t.series} ${t.operator} ${t.value}`).join(', ')}; ${rule})`;
-    case 'adaptive': return `${spec.name} (adaptive ${spec.preset} preset${spec.series ? ` on ${spec.series.join(', ')}` : ''})`;
-  }
-}
-
-export function createDetector(spec: DetectorSpec, context: DetectorContext): Detector {
-  switch (spec.kind) {
-    case 'robust-z': return new RobustZDetector(spec);
-    case 'static': return new StaticDetector(spec);
-    case 'mstl':
-      if (!context.augurs) throw new Error('mstl needs augurs loaded (loadAugurs)');
-      return new MstlDetector(spec, context.augurs);
-    case 'prophet':
-      if (!context.augurs) throw new Error('prophet needs augurs loaded (loadAugurs)');
-      return new ProphetDetector(spec, context.augurs, context.epochMs);
-    case 'adaptive':
-      return createAdaptive(spec, context.epochMs, context.find ?? (() => undefined), context.trainUntil ?? Infinity);
-  }
-}
+export { earlierWarmups, loadImports, trainingFor } from './baselines.ts';
+export type { DetectorSpec, Direction } from '../core/scenario.ts';
 
 /** Whether a detector judges a series at all (static thresholds and presets name theirs). */
 function appliesTo(detector: Detector, series: Series): boolean {
@@ -95,7 +60,7 @@ export interface JobOptions {
 
 /** Runs every detector on every job, in order. Shared by the in-thread path and the workers. */
 export async function scoreJobs(jobs: readonly DetectorJob[], specs: readonly DetectorSpec[], options: JobOptions, pool: readonly Series[]): Promise<DetectorRun> {
-  const needsAugurs = specs.some((s) => s.kind === 'mstl' || s.kind === 'prophet');
+  const needsAugurs = needsWasm(specs);
   const find = (name: string, labels: Record<string, string>) => pool.find((s) => s.name === name && seriesLabel({ name, labels: s.labels }) === seriesLabel({ name, labels }));
   const context: DetectorContext = { epochMs: options.epochMs, find, trainUntil: options.trainUntil, ...(needsAugurs ? { augurs: await loadAugurs() } : {}) };
   const run: DetectorRun = { alarms: [], errors: [] };
@@ -134,7 +99,7 @@ export async function runDetectors(series: readonly Series[], specs: readonly De
   });
   const jobOptions: JobOptions = { trainUntil: options.trainUntil, epochMs: options.epochMs ?? 0 };
   const pool = options.companions ?? series;
-  const fits = jobs.length * specs.filter((s) => s.kind === 'mstl' || s.kind === 'prophet').length;
+  const fits = jobs.length * specs.filter((s) => needsWasm([s])).length;
   const threads = Math.min(options.threads ?? availableParallelism(), jobs.length);
   if (threads < 2 || fits < PARALLEL_FROM_FITS) return scoreJobs(jobs, specs, jobOptions, pool);
   const chunks = Array.from({ length: threads }, (_, i) => jobs.slice(Math.floor((i * jobs.length) / threads), Math.floor(((i + 1) * jobs.length) / threads)));

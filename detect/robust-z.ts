@@ -1,9 +1,34 @@
+import * as z from 'zod';
 import type { Alarm, Detector } from '../core/detection.ts';
+import type { AlarmRule, DetectorSpecBase } from '../core/scenario.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
 import { applyRule } from './rules.ts';
-import { defaultSpec, type DetectorSpec } from './spec.ts';
+import { commonOf, detectorCommon, DEFAULT_RULE } from './schema.ts';
+import type { DetectorKind } from './types.ts';
 
-type RobustZSpec = Extract<DetectorSpec, { kind: 'robust-z' }>;
+/** Median and MAD of the training window; `threshold` in robust sigmas. */
+export interface RobustZSpec extends DetectorSpecBase {
+  kind: 'robust-z';
+  rule: AlarmRule;
+  threshold: number;
+}
+
+declare module '../core/scenario.ts' {
+  interface DetectorSpecs {
+    'robust-z': RobustZSpec;
+  }
+}
+
+const schema = z.strictObject({ kind: z.literal('robust-z'), ...detectorCommon, threshold: z.number().positive().default(4) });
+
+export const robustZ: DetectorKind<RobustZSpec, z.output<typeof schema>> = {
+  kind: 'robust-z',
+  schema,
+  build: (document, path, check) => ({ ...commonOf(document, 'robust-z', path, check), kind: 'robust-z', threshold: document.threshold }),
+  describe: (spec) => `robust z > ${spec.threshold}`,
+  create: (spec) => new RobustZDetector(spec),
+  needsWasm: false,
+};
 
 /** Median of finite values; NaN when there are none. Linear time (quickselect on a copy). */
 export function median(values: ArrayLike<number>): number {
@@ -60,7 +85,7 @@ export class RobustZDetector implements Detector {
   #center = Number.NaN;
   #scale = Number.NaN;
 
-  constructor(spec: RobustZSpec = defaultSpec('robust-z') as RobustZSpec) {
+  constructor(spec: RobustZSpec = { kind: 'robust-z', name: 'robust-z', rule: DEFAULT_RULE, direction: 'both', threshold: 4 }) {
     this.name = spec.name;
     this.#spec = spec;
   }

@@ -1,16 +1,9 @@
+import type { AlarmRule } from '../core/scenario.ts';
 import { kOfM } from './alarm-rule.ts';
 
-/**
- * How per-point anomaly flags become alarms:
- * - `k-of-m`: k of the last m points are anomalous (default 3 of 5);
- * - `consecutive`: n anomalous points in a row;
- * - `breach`: every anomalous point after a normal one (an interval breach).
- * An alarm fires when the rule becomes true, and not again until it has been false.
- */
-export type AlarmRule = { kind: 'k-of-m'; k: number; m: number } | { kind: 'consecutive'; n: number } | { kind: 'breach' };
+export type { AlarmRule };
 
-export const DEFAULT_RULE: AlarmRule = { kind: 'k-of-m', k: 3, m: 5 };
-
+/** Applies a rule to per-point flags: an alarm fires when the rule becomes true, and not again until it has been false. */
 export function applyRule(flags: readonly boolean[], rule: AlarmRule): number[] {
   switch (rule.kind) {
     case 'k-of-m': return kOfM(flags, rule.k, rule.m);

@@ -1,19 +1,47 @@
+import * as z from 'zod';
 import type { Alarm, Detector } from '../core/detection.ts';
-import { seriesLabel, type Series } from '../core/series.ts';
+import type { AlarmRule, DetectorSpecBase } from '../core/scenario.ts';
+import { matchesSeries, seriesLabel, type Series } from '../core/series.ts';
 import { compare } from '../core/thresholds.ts';
 import { applyRule } from './rules.ts';
-import type { DetectorSpec } from './spec.ts';
+import { commonOf, detectorCommon } from './schema.ts';
+import type { DetectorKind } from './types.ts';
 
-/**
- * Whether a series matches a pattern: its full label, its name, a label prefix ending in `*`,
- * or a part of the label between two `*` (`*error_ratio*`).
- */
-export function matchesSeries(series: Pick<Series, 'name' | 'labels'>, pattern: string): boolean {
-  const label = seriesLabel(series);
-  if (pattern.length > 2 && pattern.startsWith('*') && pattern.endsWith('*')) return label.includes(pattern.slice(1, -1));
-  if (pattern.endsWith('*')) return label.startsWith(pattern.slice(0, -1));
-  return label === pattern || series.name === pattern;
+/** Fixed thresholds per series pattern, the alert rules teams write by hand. */
+export interface StaticSpec extends DetectorSpecBase {
+  kind: 'static';
+  rule: AlarmRule;
+  thresholds: { series: string; operator: '<' | '<=' | '>' | '>='; value: number }[];
 }
+
+declare module '../core/scenario.ts' {
+  interface DetectorSpecs {
+    static: StaticSpec;
+  }
+}
+
+const STATIC_THRESHOLD = /^\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
+const schema = z.strictObject({ kind: z.literal('static'), ...detectorCommon, thresholds: z.record(z.string(), z.string()) });
+
+export const staticThresholds: DetectorKind<StaticSpec, z.output<typeof schema>> = {
+  kind: 'static',
+  schema,
+  build(document, path, check) {
+    const thresholds = Object.entries(document.thresholds).flatMap(([series, text]) => {
+      const match = STATIC_THRESHOLD.exec(text);
+      if (!match) {
+        check.report([...path, 'thresholds', series], `expected a threshold such as "> 0.05" or "<= 1", saw ${JSON.stringify(text.slice(0, 40))}`);
+        return [];
+      }
+      return [{ series, operator: match[1] as '<', value: Number(match[2]) }];
+    });
+    if (Object.keys(document.thresholds).length === 0) check.report([...path, 'thresholds'], 'expected at least one series threshold');
+    return { ...commonOf(document, 'static', path, check), kind: 'static', thresholds };
+  },
+  describe: (spec) => `static: ${spec.thresholds.map((t) => `${t.series} ${t.operator} ${t.value}`).join(', ')}`,
+  create: (spec) => new StaticDetector(spec),
+  needsWasm: false,
+};
 
 /**
  * Fixed thresholds, the alarms most teams still run: a point is anomalous when it breaks a
@@ -22,9 +50,9 @@ export function matchesSeries(series: Pick<Series, 'name' | 'labels'>, pattern: 
  */
 export class StaticDetector implements Detector {
   readonly name: string;
-  readonly #spec: Extract<DetectorSpec, { kind: 'static' }>;
+  readonly #spec: StaticSpec;
 
-  constructor(spec: Extract<DetectorSpec, { kind: 'static' }>) {
+  constructor(spec: StaticSpec) {
     this.name = spec.name;
     this.#spec = spec;
   }

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { scoreJobs, type DetectorJob, type JobOptions } from './index.ts';
-import type { DetectorSpec } from './spec.ts';
+import type { DetectorSpec } from '../core/scenario.ts';
 import type { Series } from '../core/series.ts';
 
 // A detector worker: scores its share of the series and posts the alarms and errors back.

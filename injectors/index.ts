@@ -1,2 +1,10 @@
-export { injectorFor } from './registry.ts';
-export { isVerifiable, type ActiveFault, type Evidence, type InjectionContext, type Injector, type ResolvedTarget, type Verifiable } from './types.ts';
+export { FAULT_TYPES, faultTypeOf } from './registry.ts';
+export { isVerifiable, type ActiveFault, type Evidence, type FaultType, type InjectionContext, type ResolvedTarget, type Verifiable } from './types.ts';
+export type { PartitionSpec } from './partition/index.ts';
+export type { ProcessSpec } from './process/index.ts';
+export type { LeaderChurnSpec } from './leader-churn/index.ts';
+export { TOXIC_ATTRIBUTES, type ToxicSpec } from './toxic/index.ts';
+export { partitionInjector } from './partition/index.ts';
+export { processInjector } from './process/index.ts';
+export { leaderChurnInjector } from './leader-churn/index.ts';
+export { toxicInjector } from './toxic/index.ts';

@@ -1,12 +1,11 @@
 import { tempDir, type Cleanup } from '../core/testing.ts';
 import { randomBytes } from 'node:crypto';
 import { ResourceLedger } from '../core/resources.ts';
-import { resolveTarget } from '../runner/targets.ts';
 import { SeededRandom } from '../core/random.ts';
-import { twinUp, type StartedTwin } from '../twin/index.ts';
+import { twinUp, resolveTarget, type StartedTwin } from '../twin/index.ts';
 import assert from 'node:assert/strict';
 import { isVerifiable, type ActiveFault, type Evidence, type InjectionContext } from './types.ts';
-import type { ServiceSpec } from '../runner/scenario/index.ts';
+import type { ServiceSpec } from '../core/scenario.ts';
 
 /**
  * For injector tests: a real twin (by default a 3-member etcd cluster) in throw-away state and log

@@ -1,11 +1,12 @@
+import type * as z from 'zod';
 import type { SeededRandom } from '../core/random.ts';
 import type { ResourceLedger } from '../core/resources.ts';
-import type { FaultSpec, TargetSpec } from '../runner/scenario/index.ts';
-import type { StartedTwin } from '../twin/index.ts';
+import type { FaultSpec, FaultTiming, ScenarioCheck, TargetSpec } from '../core/scenario.ts';
 import type { Evidence } from '../core/journal.ts';
+import type { ResolvedTarget, StartedTwin } from '../twin/index.ts';
 import type { BpfEvidenceSource } from '../bpf/index.ts';
 
-export type { Evidence };
+export type { Evidence, ResolvedTarget };
 
 /**
  * A fault that is in effect. `heal()` may be called any number of times: the first call
@@ -52,16 +53,25 @@ export interface InjectionContext {
   intervalMs: number;
 }
 
-export interface ResolvedTarget {
-  host: string;
-  /** e.g. `etcd-2 (leader)` */
-  label: string;
-}
-
-/** One fault type. Injectors are listed in `registry.ts`; none registers itself on import. */
-export interface Injector<S extends FaultSpec = FaultSpec> {
+/**
+ * One fault type: its part of the scenario schema, its checks, its line in the plan and its
+ * behaviour. Listed in `registry.ts`; none registers itself on import. The run loop does the rest
+ * (timing, targeting, journaling, healing on exit) the same way for every type.
+ */
+export interface FaultType<S extends FaultSpec = FaultSpec, D = unknown> {
   readonly type: S['type'];
+  /** the document's shape (strict, `type` a literal; a nested union on a mode is fine): `faults[i]` */
+  readonly schema: z.ZodType<D> & z.core.$ZodTypeDiscriminable;
+  /** the document to a spec; `base` holds the id, `atMs` and `durationMs` already checked */
+  build(document: D, base: FaultTiming, path: readonly (string | number)[], check: ScenarioCheck): S;
   /** One line for the plan that `moat run --dry-run` prints. */
   describe(spec: S): string;
+  /** the service the fault acts on (for a toxic: the dependency behind the link) */
+  service(spec: S): string;
+  /**
+   * Faults that take as long to act are grouped by this key, and the run loop learns how early to
+   * start each group (a pause lands in microseconds, a kill's restart takes seconds).
+   */
+  actuationKey(spec: S): string;
   inject(spec: S, context: InjectionContext): Promise<ActiveFault>;
 }

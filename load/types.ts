@@ -1,5 +1,9 @@
+import type * as z from 'zod';
 import type { LoadTotals } from '../core/journal.ts';
-import type { LoadSpec } from '../runner/scenario/index.ts';
+import type { SeededRandom } from '../core/random.ts';
+import type { ResourceLedger } from '../core/resources.ts';
+import type { LoadSpec, ScenarioCheck, ServiceKindName } from '../core/scenario.ts';
+import type { StartedTwin } from '../twin/index.ts';
 import type { LoadPoint } from './summarize.ts';
 
 /** The load's totals with every latency kept, for gates that aggregate them. */
@@ -7,7 +11,7 @@ export interface LoadResult extends LoadTotals {
   byOp: Record<string, { requests: number; errors: number; latenciesMs: number[] }>;
 }
 
-/** One load of a run (etcd-kv, kafka): started with the observation, stopped before the read-back. */
+/** One load of a run: started with the observation, stopped before the read-back. */
 export interface Load {
   readonly spec: LoadSpec;
   start(): void;
@@ -17,4 +21,35 @@ export interface Load {
   /** per-second series (`load_*{load,op}`) */
   series(): LoadPoint[];
   close(): void;
+}
+
+/** What the run loop gives a load when it creates it. */
+export interface LoadContext {
+  twin: StartedTwin;
+  runId: string;
+  /** the run folder: acknowledged-write logs go here */
+  runDir: string;
+  ledger: ResourceLedger;
+  /** this load's own seeded randomness (the run's seed and the load's name) */
+  random: SeededRandom;
+  /** ms since the run clock's zero */
+  now(): number;
+  /** wall-clock ms of the run clock's zero */
+  clockZeroEpochMs: number;
+}
+
+/**
+ * One kind of load: its part of the scenario schema, its checks, its line in the plan and how
+ * to create it. Listed in `registry.ts`.
+ */
+export interface LoadKind<S extends LoadSpec = LoadSpec, D = unknown> {
+  readonly kind: S['kind'];
+  /** the document's shape (strict, `kind` a literal): `load[i]` */
+  readonly schema: z.ZodType<D> & z.core.$ZodTypeDiscriminable;
+  /** the service kind it drives (`target:` must name one) */
+  readonly drives: ServiceKindName;
+  /** the document to a spec; `common` holds the checked name, target, rate and timeout */
+  build(document: D, common: { name: string; target: string; ratePerSec: number; timeoutMs: number }, path: readonly (string | number)[], check: ScenarioCheck): S;
+  describe(spec: S): string;
+  create(spec: S, context: LoadContext): Load;
 }

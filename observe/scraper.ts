@@ -1,23 +1,9 @@
 import { parseExposition, histogramQuantile, type Sample } from './prometheus-text.ts';
 import type { SeriesStore } from './series-store.ts';
 
-/** Which metrics of an exposition to keep, and how to turn them into series. */
-export interface MetricSelection {
-  /** kept as they are */
-  gauges: readonly string[];
-  /** turned into per-second rates, named `<name>:rate` */
-  /** turned into per-second rates, named `<name>:rate`; summed over labels, or split by `by` labels */
-  counters: readonly (string | { name: string; by: readonly string[] })[];
-  /** turned into the p50 and p99 (in ms) of each interval, named `<name>:p99_ms`; split by `by` labels */
-  histograms: readonly { name: string; by?: readonly string[] }[];
-}
+import type { MetricSelection, ScrapeTarget } from '../core/series.ts';
 
-export interface ScrapeTarget {
-  url: string;
-  /** labels added to every series, e.g. `{ service: 'etcd', member: 'etcd-1' }` */
-  labels: Record<string, string>;
-  select: MetricSelection;
-}
+export type { MetricSelection, ScrapeTarget };
 
 interface TargetState {
   counters: Map<string, number>;

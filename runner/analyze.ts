@@ -4,7 +4,13 @@ import type { Detection, Alarm } from '../core/detection.ts';
 import type { FaultRecord, GateResult, LeaderChangeEvent, LoadSummary, TimelineEvent } from '../core/journal.ts';
 import type { GateSpec } from './scenario/index.ts';
 import { GATE_METRICS } from './scenario/index.ts';
-import type { LoadResult } from '../load/etcd-kv.ts';
+import type { LoadResult } from '../load/index.ts';
+import type { Scenario } from '../core/scenario.ts';
+import type { Journal } from '../core/journal.ts';
+import { matchesSeries, seriesLabel } from '../core/series.ts';
+import { runDetectors, scoreAlarms, splitAt, earlierWarmups, loadImports, trainingFor } from '../detect/index.ts';
+import { serviceKindOf } from '../twin/index.ts';
+import type { RunContext } from './context.ts';
 
 /**
  * When the load was healthy again after a heal: the start of the first run of `steadyPoints`
@@ -160,4 +166,94 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
     default:
       return [];
   }
+}
+
+/** The series every load writes that detectors watch by default (besides each service kind's key series). */
+const LOAD_KEY_SERIES = ['load_error_ratio', 'load_latency_p99_ms'];
+
+/** Which series the detectors watch: the scenario's patterns, or the key series of its loads and service kinds. */
+function watchedBy(scenario: Scenario): (series: Series) => boolean {
+  if (scenario.baseline.series) {
+    const patterns = scenario.baseline.series;
+    return (series) => patterns.some((p) => matchesSeries(series, p));
+  }
+  const keys = new Set([...LOAD_KEY_SERIES, ...scenario.twin.services.flatMap((s) => serviceKindOf(s).keySeries)]);
+  return (series) => keys.has(series.name) && (series.labels.op === undefined || series.labels.op === 'all');
+}
+
+/**
+ * After teardown, from what the run recorded: detection on the watched series (trained on the
+ * warm-up, earlier runs or imports), TTD and false alarms against the fault windows, the new leader
+ * and recovery of each fault, load totals, gates and the verdict. It needs no twin.
+ */
+export async function analyze(run: RunContext): Promise<void> {
+  const { journal, scenario } = run;
+  const all = run.store.snapshot();
+  journal.series.count = all.length;
+  const watchedSeries = all.filter(watchedBy(scenario));
+  journal.series.watched = watchedSeries.map(seriesLabel);
+  const warmupEndsAt = journal.warmupEndsAt;
+  // the first seconds after start carry connection set-up noise: train on the rest of the warm-up
+  const trainFrom = Math.min(5000, warmupEndsAt / 4);
+  const { sources } = scenario.baseline;
+  const earlier = sources.runs ? earlierWarmups(sources.runs.dir, scenario.name, sources.runs.last, trainFrom) : [];
+  const imports = sources.imports ? loadImports(sources.imports) : [];
+  const history = (s: Series): Series | undefined => {
+    const own = splitAt(splitAt(s, warmupEndsAt).train, trainFrom).test;
+    const found = trainingFor(s, own, earlier, imports, warmupEndsAt);
+    if (found) journal.baselineSources.push(found.source);
+    return found?.train;
+  };
+  const detection = await runDetectors(watchedSeries, scenario.baseline.detectors, {
+    trainUntil: warmupEndsAt, trainFrom, epochMs: journal.clockZero ? Date.parse(journal.clockZero) : Date.parse(journal.startedAt), companions: all,
+    ...(earlier.length > 0 || imports.length > 0 ? { history } : {}),
+  });
+  journal.alarms = detection.alarms;
+  journal.detectorErrors = detection.errors;
+  for (const alarm of journal.alarms) journal.timeline.push({ t: alarm.t, kind: 'alarm', detail: `${alarm.detector} on ${alarm.series} (score ${alarm.score.toFixed(1)})` });
+  journal.timeline.sort((a, b) => a.t - b.t);
+
+  const lastT = Math.max(warmupEndsAt, ...all.map((s) => s.t[s.t.length - 1] ?? 0));
+  const windows = journal.faults.filter((f) => f.appliedAt !== null).map((f) => ({ id: f.id, appliedAt: f.appliedAt!, healedAt: f.healedAt ?? lastT }));
+  const scores = scoreAlarms({ faults: windows, alarms: journal.alarms, detectors: journal.detectors, series: journal.series.watched, graceMs: journal.graceMs, judgedFrom: warmupEndsAt, judgedUntil: lastT });
+  journal.detections = scores.detections;
+  journal.seriesDetections = scores.seriesDetections;
+  journal.falseAlarms = scores.falseAlarms;
+  journal.detectorScores = scores.detectors;
+  for (const detection of journal.detections) {
+    run.trace.start(`detect ${detection.faultId} ${detection.detector}`, {
+      'moat.fault.id': detection.faultId, 'moat.detector': detection.detector, 'moat.detected': detection.ttdMs !== null,
+      ...(detection.ttdMs === null ? {} : { 'moat.ttd_ms': detection.ttdMs, 'moat.series': detection.series ?? '' }),
+    }).end();
+  }
+
+  const errorSeries = all.filter((s) => s.name === 'load_error_ratio' && s.labels.op === 'all');
+  for (const fault of journal.faults) {
+    if (fault.appliedAt === null || fault.service === undefined) continue;
+    const service = scenario.twin.services.find((s) => s.name === fault.service);
+    const change = firstLeaderChange(journal.timeline, fault.appliedAt, fault.service);
+    if (change) fault.leaderChange = change;
+    if (fault.healedAt === null) continue;
+    if (service && service.replicas > 1) fault.electionsAfterHeal = electionsAfterHeal(journal.timeline, fault.healedAt, lastT, fault.service);
+    const agreedAt = run.leaderAgreedAt.find((a) => a.t >= fault.healedAt! && a.agreed)?.t ?? null;
+    fault.recoveryMs = recoveryAfter(fault.healedAt, errorSeries, warmupEndsAt, agreedAt);
+  }
+  journal.load = run.loadResults.map(summarizeLoad);
+  journal.gates = evaluateGates(scenario.gates, { loads: run.loadResults, faults: journal.faults, detections: journal.detections, falseAlarms: journal.falseAlarms, detectors: journal.detectors });
+  journal.verdict = verdictOf(journal);
+}
+
+/** Passed only when the run completed, every fault was applied, verified and healed, the read-back worked, every gate held and nothing was left behind. */
+export function verdictOf(journal: Journal): Journal['verdict'] {
+  const reasons: string[] = [];
+  if (journal.status !== 'completed') reasons.push(`run ${journal.status}${journal.error ? `: ${journal.error}` : ''}`);
+  for (const fault of journal.faults) {
+    if (fault.appliedAt === null) reasons.push(`fault ${fault.id} was never applied`);
+    else if (!fault.verified.ok) reasons.push(`fault ${fault.id} was not verified to take effect`);
+    if (fault.appliedAt !== null && fault.healedAt === null) reasons.push(`fault ${fault.id} was not healed`);
+  }
+  for (const load of journal.load) if (load.readBackError) reasons.push(`load ${load.name}: acknowledged writes could not be read back (${load.readBackError})`);
+  for (const gate of journal.gates) if (!gate.ok) reasons.push(`gate failed: ${gate.detail}`);
+  if (!journal.cleanup.ok) reasons.push(`cleanup left resources behind: ${journal.cleanup.leftovers.join('; ')}`);
+  return { passed: reasons.length === 0, reasons };
 }

@@ -6,9 +6,9 @@
 set -euo pipefail
 cache="${MOAT_CACHE:-$HOME/.cache/moat}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-# the one place the version is written: TOXIPROXY_VERSION in twin/services/app.ts
-toxiproxy_version="$(sed -n "s/^export const TOXIPROXY_VERSION = '\(.*\)';$/\1/p" "$root/twin/services/app.ts")"
-[ -n "$toxiproxy_version" ] || { echo "install-tools: no TOXIPROXY_VERSION in twin/services/app.ts" >&2; exit 1; }
+# the one place the version is written: TOXIPROXY_VERSION in twin/services/app/service.ts
+toxiproxy_version="$(sed -n "s/^export const TOXIPROXY_VERSION = '\(.*\)';$/\1/p" "$root/twin/services/app/service.ts")"
+[ -n "$toxiproxy_version" ] || { echo "install-tools: no TOXIPROXY_VERSION in twin/services/app/service.ts" >&2; exit 1; }
 export PATH="$PATH:/usr/local/go/bin"
 dest="$cache/toxiproxy-$toxiproxy_version"
 if [ ! -x "$dest/toxiproxy-server" ]; then

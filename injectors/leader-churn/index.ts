@@ -1,1 +1,2 @@
 export { leaderChurnInjector } from './leader-churn.ts';
+export type { LeaderChurnSpec } from './spec.ts';

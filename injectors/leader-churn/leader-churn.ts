@@ -1,8 +1,8 @@
 import { HealError, InjectionError, errorMessage } from '../../core/errors.ts';
 import { formatMs, sleep, waitFor } from '../../core/units.ts';
-import type { LeaderChurnSpec } from '../../runner/scenario/index.ts';
 import { EtcdCluster, KafkaCluster } from '../../twin/index.ts';
-import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } from '../types.ts';
+import type { ActiveFault, Evidence, FaultType, InjectionContext, Verifiable } from '../types.ts';
+import { buildLeaderChurn, leaderChurnSchema, type LeaderChurnSpec } from './spec.ts';
 
 /**
  * Leader churn, one vocabulary for every leader-based service: every `every`, leadership moves,
@@ -14,8 +14,12 @@ import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } fr
  * - Kafka's controller (`target: kafka.controller`): the active KRaft controller is killed (-9),
  *   a new one is awaited, and the old one is restarted from its data.
  */
-export const leaderChurnInjector: Injector<LeaderChurnSpec> = {
+export const leaderChurnInjector: FaultType<LeaderChurnSpec, import('zod').output<typeof leaderChurnSchema>> = {
   type: 'leader-churn',
+  schema: leaderChurnSchema,
+  build: buildLeaderChurn,
+  service: (spec) => spec.service,
+  actuationKey: (spec) => `leader-churn:${spec.service}`,
 
   describe(spec) {
     const what = spec.controller ? `${spec.service}'s active controller (kill -9, restart)`
@@ -28,7 +32,7 @@ export const leaderChurnInjector: Injector<LeaderChurnSpec> = {
     const service = context.twin.service(spec.service);
     const mover: Mover = service instanceof KafkaCluster
       ? spec.controller ? new KafkaControllerMover(service, spec, context) : new KafkaPartitionMover(service, spec, context)
-      : new EtcdMover(context.twin.etcd(spec.service), spec, context);
+      : new EtcdMover(context.twin.of(spec.service, EtcdCluster), spec, context);
     await mover.precheck();
     const fault = new ActiveChurn(spec, context, mover);
     await fault.step();

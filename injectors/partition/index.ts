@@ -1,2 +1,2 @@
 export { partitionInjector } from './partition.ts';
-export { partitionTables, type PartitionPlan } from './rules.ts';
+export type { PartitionSpec } from './spec.ts';

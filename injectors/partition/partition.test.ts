@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../core/units.ts';
-import type { PartitionSpec } from '../../runner/scenario/index.ts';
+import { EtcdCluster } from '../../twin/index.ts';
+import type { PartitionSpec } from './spec.ts';
 import { partitionInjector } from './partition.ts';
 import { startTestTwin } from '../testing.ts';
 
@@ -23,7 +24,7 @@ const isolate = (id: string): PartitionSpec => ({ id, type: 'partition', mode: '
 test('isolating the leader elects a new one on the majority side; after heal all agree', { timeout: 120_000 }, async (t) => {
   const { twin, context } = await startTestTwin(t);
   await using _twin = twin;
-  const etcd = twin.etcd('etcd');
+  const etcd = twin.of('etcd', EtcdCluster);
   const before = await etcd.leader();
   assert.ok(before.leader);
 
@@ -64,12 +65,12 @@ test('a one-way cut blocks only the cut direction', { timeout: 120_000 }, async 
     target: { kind: 'member', service: 'etcd', member: 'etcd-1', source: 'etcd-1' },
     to: [{ kind: 'member', service: 'etcd', member: 'etcd-2', source: 'etcd-2' }],
   };
-  const ip = (h: string) => twin.network.host(h).ip;
-  assert.equal(await twin.network.canConnect('etcd-1', ip('etcd-2'), 2379), true);
+  const ip = (h: string) => twin.backend.host(h).ip;
+  assert.equal(await twin.backend.canConnect('etcd-1', ip('etcd-2'), 2379), true);
   const fault = await partitionInjector.inject(spec, context);
-  assert.equal(await twin.network.canConnect('etcd-1', ip('etcd-2'), 2379, 1000), false, 'etcd-1 cannot reach etcd-2');
-  assert.equal(await twin.network.canConnect('etcd-2', ip('etcd-1'), 2379, 1000), true, 'etcd-2 still reaches etcd-1');
-  assert.equal(await twin.network.canConnect('etcd-1', ip('etcd-3'), 2379, 1000), true, 'etcd-1 still reaches etcd-3');
+  assert.equal(await twin.backend.canConnect('etcd-1', ip('etcd-2'), 2379, 1000), false, 'etcd-1 cannot reach etcd-2');
+  assert.equal(await twin.backend.canConnect('etcd-2', ip('etcd-1'), 2379, 1000), true, 'etcd-2 still reaches etcd-1');
+  assert.equal(await twin.backend.canConnect('etcd-1', ip('etcd-3'), 2379, 1000), true, 'etcd-1 still reaches etcd-3');
   await fault.heal();
-  assert.equal(await twin.network.canConnect('etcd-1', ip('etcd-2'), 2379, 1000), true, 'healed');
+  assert.equal(await twin.backend.canConnect('etcd-1', ip('etcd-2'), 2379, 1000), true, 'healed');
 });

@@ -1,22 +1,28 @@
 import { HealError, InjectionError, errorMessage } from '../../core/errors.ts';
 import { formatMs } from '../../core/units.ts';
-import type { PartitionSpec, TargetSpec } from '../../runner/scenario/index.ts';
-import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } from '../types.ts';
-import { partitionTables, droppedPackets, type PartitionPlan, type TableScript } from './rules.ts';
+import type { TargetSpec } from '../../core/scenario.ts';
+import type { Cut, PartitionPlan } from '../../twin/index.ts';
+import type { ActiveFault, Evidence, FaultType, InjectionContext, Verifiable } from '../types.ts';
+import { buildPartition, partitionSchema, type PartitionSpec } from './spec.ts';
 
 function describeTarget(target: TargetSpec): string {
   return target.source;
 }
 
 /**
- * Network partitions made of nftables drop rules inside the twin's namespaces.
+ * Network partitions, put in place by the twin's backend (nftables drop rules inside the netns
+ * hosts):
  * - isolate: the target can neither send to nor receive from any other twin host;
  * - one-way: the target cannot reach `to` (default: every other host), while `to` still reaches it;
  * - split: hosts in different groups cannot talk; hosts in no group keep every link.
- * The run's own host (the bridge gateway, where load and scraping come from) is never cut.
+ * The run's own side (the gateway, where load and scraping come from) is never cut.
  */
-export const partitionInjector: Injector<PartitionSpec> = {
+export const partitionInjector: FaultType<PartitionSpec, import('zod').output<typeof partitionSchema>> = {
   type: 'partition',
+  schema: partitionSchema,
+  build: buildPartition,
+  service: (spec) => (spec.mode === 'split' ? spec.groups[0]![0]!.service : spec.target.service),
+  actuationKey: (spec) => `partition:${spec.mode}`,
 
   describe(spec) {
     const window = `at ${formatMs(spec.atMs)} for ${formatMs(spec.durationMs)}`;
@@ -29,17 +35,13 @@ export const partitionInjector: Injector<PartitionSpec> = {
 
   async inject(spec, context) {
     const { plan, label, hosts } = await resolvePlan(spec, context);
-    const addresses = [...context.twin.hosts.values()].map((h) => ({ name: h.name, ip: h.ip }));
-    const table = `moat_${context.runId}_f${context.faultIndex}`;
-    const scripts = partitionTables(plan, addresses, table);
-    const fault = new ActivePartition(context, table, scripts, plan, label, hosts);
+    let cut: Cut;
     try {
-      await Promise.all(scripts.map((s) => fault.apply(s)));
+      cut = await context.twin.backend.cut(plan, `f${context.faultIndex}`);
     } catch (error) {
-      await fault.heal().catch(() => undefined);
       throw new InjectionError(`partition ${spec.id} could not be applied: ${errorMessage(error)}`, { cause: error });
     }
-    return fault;
+    return new ActivePartition(context, cut, plan, label, hosts);
   },
 };
 
@@ -81,49 +83,25 @@ class ActivePartition implements ActiveFault, Verifiable {
   readonly target: string;
   readonly hosts: readonly string[];
   readonly #context: InjectionContext;
-  readonly #table: string;
-  readonly #scripts: TableScript[];
+  readonly #cut: Cut;
   readonly #plan: PartitionPlan;
-  readonly #applied: string[] = [];
   readonly #appliedAt: number;
   #healing: Promise<void> | undefined;
 
-  constructor(context: InjectionContext, table: string, scripts: TableScript[], plan: PartitionPlan, label: string, hosts: string[]) {
+  constructor(context: InjectionContext, cut: Cut, plan: PartitionPlan, label: string, hosts: string[]) {
     this.#context = context;
-    this.#table = table;
-    this.#scripts = scripts;
+    this.#cut = cut;
     this.#plan = plan;
     this.target = label;
     this.hosts = hosts;
     this.#appliedAt = context.now();
   }
 
-  #netns(host: string): string {
-    return this.#context.twin.network.host(host).netns;
-  }
-
-  async apply({ host, script }: TableScript): Promise<void> {
-    this.#context.ledger.add({ kind: 'nft-table', netns: this.#netns(host), family: 'inet', name: this.#table });
-    this.#applied.push(host);
-    await this.#context.twin.network.exec(host, 'nft', ['-f', '-'], { input: script });
-  }
-
   heal(): Promise<void> {
-    this.#healing ??= this.#heal();
+    this.#healing ??= this.#cut.heal().catch((error: unknown) => {
+      throw new HealError(`partition: ${errorMessage(error)}`, { cause: error });
+    });
     return this.#healing;
-  }
-
-  async #heal(): Promise<void> {
-    const failures: string[] = [];
-    await Promise.all(this.#applied.map(async (host) => {
-      const result = await this.#context.twin.network.exec(host, 'nft', ['delete', 'table', 'inet', this.#table], { allowFailure: true });
-      if (result.code === 0 || /No such file or directory/.test(result.stderr)) {
-        this.#context.ledger.remove(`nft:${this.#netns(host)}:inet:${this.#table}`);
-      } else {
-        failures.push(`${host}: ${result.stderr.trim()}`);
-      }
-    }));
-    if (failures.length > 0) throw new HealError(`partition tables could not be removed (${failures.join('; ')})`);
   }
 
   /**
@@ -131,11 +109,11 @@ class ActivePartition implements ActiveFault, Verifiable {
    * cuts, the reverse direction still opens), and the drop rules counted real packets.
    */
   async verify(): Promise<Evidence[]> {
-    const { network } = this.#context.twin;
+    const { backend } = this.#context.twin;
     const probes = this.#probes();
     const evidence: Evidence[] = await Promise.all(probes.map(async ({ from, to, expectOpen }): Promise<Evidence> => {
       const port = this.#context.twin.probePort(to);
-      const open = await network.canConnect(from, network.host(to).ip, port, 300);
+      const open = await backend.canConnect(from, backend.host(to).ip, port, 300);
       const what = `${from} -> ${to}:${port} ${open ? 'connected' : 'timed out'}`;
       return { t: this.#context.now(), kind: 'probe', ok: open === expectOpen, detail: `${what} (expected ${expectOpen ? 'open' : 'cut'})` };
     }));
@@ -155,10 +133,8 @@ class ActivePartition implements ActiveFault, Verifiable {
       }
     }
     evidence.push(...(await this.#kernelEvidence()));
-    for (const { host } of this.#scripts) {
-      const listing = await network.exec(host, 'nft', ['list', 'table', 'inet', this.#table], { allowFailure: true });
-      const dropped = droppedPackets(listing.stdout);
-      evidence.push({ t: this.#context.now(), kind: 'counter', ok: dropped > 0, detail: `${host}: ${dropped} packets dropped by ${this.#table}` });
+    for (const { host, packets } of await this.#cut.droppedPackets()) {
+      evidence.push({ t: this.#context.now(), kind: 'counter', ok: packets > 0, detail: `${host}: ${packets} packets dropped by the cut's rules` });
     }
     return evidence;
   }

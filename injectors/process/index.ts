@@ -1,1 +1,2 @@
 export { processInjector } from './process.ts';
+export type { ProcessSpec } from './spec.ts';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep, waitFor } from '../../core/units.ts';
-import type { ProcessSpec } from '../../runner/scenario/index.ts';
+import { EtcdCluster } from '../../twin/index.ts';
+import type { ProcessSpec } from './spec.ts';
 import { isVerifiable } from '../index.ts';
 import { processInjector } from './process.ts';
 import { startTestTwin, verifyThenHeal } from '../testing.ts';
@@ -10,7 +11,7 @@ import { startTestTwin, verifyThenHeal } from '../testing.ts';
 test('kill -9 of the etcd leader: a new leader takes over; heal restarts it and it rejoins', { timeout: 120_000 }, async (t) => {
   const { twin, context } = await startTestTwin(t, 1);
   await using _twin = twin;
-  const etcd = twin.etcd('etcd');
+  const etcd = twin.of('etcd', EtcdCluster);
   const leader = (await etcd.leader()).leader!;
   const oldPid = etcd.member(leader).process.pid;
   const kill: ProcessSpec = { id: 'kill', type: 'process', action: 'kill', restart: true, atMs: 0, durationMs: 0, target: { kind: 'role', service: 'etcd', role: 'leader', source: 'etcd.leader' } };
@@ -44,6 +45,6 @@ test('pause (SIGSTOP) of a follower stops it answering; heal (SIGCONT) brings it
   assert.ok(isVerifiable(fault));
   const evidence = await verifyThenHeal(fault);
   assert.equal(evidence.length, 2, JSON.stringify(evidence));
-  const member = twin.etcd('etcd').member(host);
+  const member = twin.of('etcd', EtcdCluster).member(host);
   await waitFor(`${host} answering again`, 5000, async () => ((await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false)) ? true : undefined));
 });

@@ -1,12 +1,8 @@
 import { HealError, InjectionError, errorMessage } from '../../core/errors.ts';
 import { formatMs, sleep } from '../../core/units.ts';
-import { procStat } from '../../core/proc.ts';
-import type { ProcessSpec } from '../../runner/scenario/index.ts';
-import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } from '../types.ts';
-
-function processState(pid: number): string | undefined {
-  return procStat(pid)?.state;
-}
+import type { ManagedProcess } from '../../twin/index.ts';
+import type { ActiveFault, Evidence, FaultType, InjectionContext, Verifiable } from '../types.ts';
+import { buildProcess, processSchema, type ProcessSpec } from './spec.ts';
 
 /**
  * Process faults on any twin service:
@@ -15,8 +11,13 @@ function processState(pid: number): string | undefined {
  * - pause: SIGSTOP, and SIGCONT when the fault heals.
  * A paused or killed process that moat never got to heal dies with its namespace in cleanup.
  */
-export const processInjector: Injector<ProcessSpec> = {
+export const processInjector: FaultType<ProcessSpec, import('zod').output<typeof processSchema>> = {
   type: 'process',
+  schema: processSchema,
+  build: buildProcess,
+  service: (spec) => spec.target.service,
+  // a pause lands at once; a kill's heal restarts the process and waits for it
+  actuationKey: (spec) => `process:${spec.action}`,
 
   describe(spec) {
     const what = spec.action === 'kill' ? `kill -9 ${spec.target.source}${spec.restart ? ', restarted when healed' : ' (not restarted)'}` : `pause ${spec.target.source} (SIGSTOP, SIGCONT when healed)`;
@@ -27,19 +28,19 @@ export const processInjector: Injector<ProcessSpec> = {
     const target = await context.resolve(spec.target, `${spec.id}.target`);
     const service = context.twin.service(spec.target.service);
     const member = service.member(target.host);
-    const pid = member.process.pid;
-    if (processState(pid) === undefined) throw new InjectionError(`process ${spec.id}: ${target.host} (pid ${pid}) is not running`);
+    const victim = member.process;
+    if (victim.state() === 'gone') throw new InjectionError(`process ${spec.id}: ${target.host} (pid ${victim.pid}) is not running`);
     try {
       if (spec.action === 'kill') {
-        member.process.stopping = true; // its exit is the fault, not a crash
-        process.kill(pid, 'SIGKILL');
+        victim.stopping = true; // its exit is the fault, not a crash
+        victim.signal('SIGKILL');
       } else {
-        process.kill(pid, 'SIGSTOP');
+        victim.signal('SIGSTOP');
       }
     } catch (error) {
-      throw new InjectionError(`process ${spec.id}: could not signal ${target.host} (pid ${pid}): ${errorMessage(error)}`, { cause: error });
+      throw new InjectionError(`process ${spec.id}: could not signal ${target.host} (pid ${victim.pid}): ${errorMessage(error)}`, { cause: error });
     }
-    return new ActiveProcessFault(spec, context, target.label, target.host, pid);
+    return new ActiveProcessFault(spec, context, target.label, target.host, victim);
   },
 };
 
@@ -48,15 +49,15 @@ class ActiveProcessFault implements ActiveFault, Verifiable {
   readonly hosts: readonly string[];
   readonly #spec: ProcessSpec;
   readonly #context: InjectionContext;
-  readonly #pid: number;
+  readonly #victim: ManagedProcess;
   #healing: Promise<void> | undefined;
 
-  constructor(spec: ProcessSpec, context: InjectionContext, label: string, host: string, pid: number) {
+  constructor(spec: ProcessSpec, context: InjectionContext, label: string, host: string, victim: ManagedProcess) {
     this.#spec = spec;
     this.#context = context;
     this.target = label;
     this.hosts = [host];
-    this.#pid = pid;
+    this.#victim = victim;
   }
 
   heal(): Promise<void> {
@@ -69,7 +70,7 @@ class ActiveProcessFault implements ActiveFault, Verifiable {
     const host = this.hosts[0]!;
     try {
       if (this.#spec.action === 'pause') {
-        if (processState(this.#pid) !== undefined) process.kill(this.#pid, 'SIGCONT');
+        if (this.#victim.state() !== 'gone') this.#victim.signal('SIGCONT');
         return;
       }
       if (!this.#spec.restart) return;
@@ -80,26 +81,26 @@ class ActiveProcessFault implements ActiveFault, Verifiable {
     }
   }
 
-  /** The kernel's own view of the process: gone (killed) or in state T (stopped). */
+  /** The kernel's own view of the process: gone (killed) or stopped (state T). */
   async verify(): Promise<Evidence[]> {
     const t = this.#context.now();
-    let state = processState(this.#pid);
-    // a group stop is asynchronous: every thread stops when it next runs; give it a moment
-    for (let i = 0; i < 20 && this.#spec.action === 'pause' && state !== 'T' && state !== 't' && state !== undefined; i++) {
+    const pid = this.#victim.pid;
+    let state = this.#victim.state();
+    // a group stop is asynchronous: every thread stops when it next runs; give it up to a second
+    for (let i = 0; i < 20 && this.#spec.action === 'pause' && state === 'running'; i++) {
       await sleep(50);
-      state = processState(this.#pid);
+      state = this.#victim.state();
     }
     const host = this.hosts[0]!;
     if (this.#spec.action === 'kill') {
-      const gone = state === undefined || state === 'Z';
-      return [{ t, kind: 'probe', ok: gone, detail: gone ? `${host} (pid ${this.#pid}) is gone` : `${host} (pid ${this.#pid}) is still running (state ${state})` }];
+      const gone = state === 'gone';
+      return [{ t, kind: 'probe', ok: gone, detail: gone ? `${host} (pid ${pid}) is gone` : `${host} (pid ${pid}) is still ${state}` }];
     }
-    const stopped = state === 'T' || state === 't';
-    const evidence: Evidence[] = [{ t, kind: 'probe', ok: stopped, detail: stopped ? `${host} (pid ${this.#pid}) is stopped (state T)` : `${host} (pid ${this.#pid}) is not stopped (state ${state ?? 'gone'})` }];
+    const stopped = state === 'stopped';
+    const evidence: Evidence[] = [{ t, kind: 'probe', ok: stopped, detail: stopped ? `${host} (pid ${pid}) is stopped (state T)` : `${host} (pid ${pid}) is not stopped (${state})` }];
     const service = this.#context.twin.service(this.#spec.target.service);
     const answered = await service.healthy(host, 500);
-    const check = service.spec.kind === 'kafka' ? 'a Kafka ApiVersions request' : '/health';
-    evidence.push({ t, kind: 'probe', ok: !answered, detail: answered ? `${host} still answered ${check}` : `${host} did not answer ${check} within 500 ms` });
+    evidence.push({ t, kind: 'probe', ok: !answered, detail: answered ? `${host} still answered ${service.healthCheck}` : `${host} did not answer ${service.healthCheck} within 500 ms` });
     return evidence;
   }
 }

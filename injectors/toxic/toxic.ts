@@ -1,16 +1,20 @@
 import { HealError, InjectionError, errorMessage } from '../../core/errors.ts';
 import { formatMs } from '../../core/units.ts';
-import type { ToxicSpec } from '../../runner/scenario/index.ts';
-import { AppService, type Link } from '../../twin/services/app.ts';
-import type { ActiveFault, Evidence, InjectionContext, Injector, Verifiable } from '../types.ts';
+import { AppService, type Link, type TwinBackend } from '../../twin/index.ts';
+import type { ActiveFault, Evidence, FaultType, InjectionContext, Verifiable } from '../types.ts';
+import { buildToxic, toxicSchema, type ToxicSpec } from './spec.ts';
 
 /**
  * Toxiproxy toxics between an app and a service it depends on: the toxic goes on every proxy of
  * the link (one per member of the service), named after the run and the fault, so heal removes
  * exactly the toxics it added. `down` disables the proxies instead, and heal enables them.
  */
-export const toxicInjector: Injector<ToxicSpec> = {
+export const toxicInjector: FaultType<ToxicSpec, import('zod').output<typeof toxicSchema>> = {
   type: 'toxic',
+  schema: toxicSchema,
+  build: buildToxic,
+  service: (spec) => spec.service,
+  actuationKey: (spec) => `toxic:${spec.service}`,
 
   describe(spec) {
     const attributes = Object.entries(spec.attributes).map(([k, v]) => `${k}=${v}`).join(', ');
@@ -19,8 +23,8 @@ export const toxicInjector: Injector<ToxicSpec> = {
   },
 
   async inject(spec, context) {
-    const app = context.twin.service(spec.app);
-    if (!(app instanceof AppService) || !app.toxiproxy) throw new InjectionError(`toxic ${spec.id}: ${spec.app} has no proxied links`);
+    const app = context.twin.of(spec.app, AppService);
+    if (!app.toxiproxy) throw new InjectionError(`toxic ${spec.id}: ${spec.app} has no proxied links`);
     const links = app.linksTo(spec.service);
     if (links.length === 0) throw new InjectionError(`toxic ${spec.id}: ${spec.app} has no link to ${spec.service}`);
     const fault = new ActiveToxic(spec, context, app, links);
@@ -112,7 +116,7 @@ class ActiveToxic implements ActiveFault, Verifiable {
 
   async #probe(link: Link): Promise<Evidence | undefined> {
     const t = this.#context.now();
-    const { network } = this.#context.twin;
+    const network = this.#context.twin.backend;
     const host = this.#app.members[0]!.name;
     const [ip, port] = link.listen.split(':') as [string, string];
     if (this.#spec.toxic === 'down') {
@@ -132,7 +136,7 @@ class ActiveToxic implements ActiveFault, Verifiable {
 }
 
 /** Times one request/answer through a link from inside the app's namespace (a redis PING or an etcd GET /health). */
-async function roundTripThrough(network: InjectionContext['twin']['network'], host: string, link: Link): Promise<number | undefined> {
+async function roundTripThrough(network: TwinBackend, host: string, link: Link): Promise<number | undefined> {
   const [ip, port] = link.listen.split(':') as [string, string];
   const request = link.kind === 'redis' ? 'PING\\r\\n' : `GET /health HTTP/1.0\\r\\nHost: ${ip}\\r\\n\\r\\n`;
   // bash in the app's namespace: open, send, read one chunk; date gives ns timestamps

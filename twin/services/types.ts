@@ -1,8 +1,10 @@
-import type { ServiceSpec } from '../../runner/scenario/index.ts';
-import type { ManagedProcess } from '../backends/netns/network.ts';
-import type { SeriesStore } from '../../observe/series-store.ts';
+import type * as z from 'zod';
+import type { ScenarioCheck, ServiceSpec } from '../../core/scenario.ts';
+import type { ScrapeTarget, SeriesSink } from '../../core/series.ts';
+import type { ResourceLedger } from '../../core/resources.ts';
+import type { ManagedProcess, TwinBackend } from '../backends/types.ts';
 
-/** One member of a twin service: a process on its own netns host. */
+/** One member of a twin service: a process on its own host. */
 export interface ServiceMember {
   name: string;
   ip: string;
@@ -36,7 +38,7 @@ export interface LeaderView {
 
 /** Where a service reports what the run loop should record while it observes. */
 export interface ServiceObservation {
-  store: SeriesStore;
+  store: SeriesSink;
   now(): number;
   intervalMs: number;
   /** a leader change the service saw itself, e.g. a Kafka partition's */
@@ -44,8 +46,8 @@ export interface ServiceObservation {
 }
 
 /**
- * A leader-based service of the twin (etcd, Kafka). Faults find members, leaders and health
- * through this, whatever the service is.
+ * A running service of the twin (etcd, Kafka, Redis, an app). Faults find members, leaders and
+ * health through this, whatever the service is.
  */
 export interface TwinService {
   readonly spec: ServiceSpec;
@@ -55,6 +57,8 @@ export interface TwinService {
   leader(timeoutMs?: number): Promise<LeaderView>;
   /** whether the member answers its own protocol within the timeout (a paused process does not) */
   healthy(name: string, timeoutMs?: number): Promise<boolean>;
+  /** what `healthy` asks, for evidence (`/health`, a Kafka ApiVersions request, a Redis PING) */
+  readonly healthCheck: string;
   /** starts a killed member again with its data and command line; resolves once it serves */
   restartMember(name: string, timeoutMs?: number): Promise<void>;
   /** a port every member listens on, for probe connections across a partition */
@@ -65,7 +69,53 @@ export interface TwinService {
   readonly leaderBased: boolean;
   /** how long a fault aimed at a role (`.leader`, `.follower`) waits for a leader to exist: a few election timeouts */
   readonly leaderWaitMs: number;
+  /** the Prometheus endpoints of its members, when it has any */
+  scrapeTargets(): ScrapeTarget[];
   /** extra series the service polls itself, until the returned stop is called */
   observe?(observation: ServiceObservation): () => Promise<void>;
   stop(): Promise<void>;
+}
+
+/** What a service kind gets to start its members. */
+export interface ServiceStartContext {
+  backend: TwinBackend;
+  runId: string;
+  ledger: ResourceLedger;
+  /** the service's own folder for member data (tmpfs when there is one) */
+  dataDir: string;
+  /** process logs (the run folder's `logs/`) */
+  logDir: string;
+  readyTimeoutMs?: number;
+  /** the services already started: an app's dependencies */
+  started: ReadonlyMap<string, TwinService>;
+}
+
+/**
+ * One kind of twin service: everything moat knows about it, in one place. Listed in
+ * `registry.ts`; the scenario schema, the plan, observation and eBPF filters are assembled from
+ * these descriptors, so nothing else switches on a service's kind.
+ */
+export interface ServiceKind<S extends ServiceSpec = ServiceSpec, D = unknown> {
+  readonly kind: S['kind'];
+  /** the scenario document's shape (strict, with `kind` as a literal): `twin.services.<name>` */
+  readonly schema: z.ZodType<D> & z.core.$ZodTypeDiscriminable;
+  /** the document of one service (`name` is its key) to its spec: units, defaults, its own checks */
+  build(name: string, document: D, check: ScenarioCheck): S;
+  /** checks against the other services (an app's links), once every service is built */
+  validate?(spec: S, check: ScenarioCheck): void;
+  /** one phrase for the plan, e.g. `heartbeat 100 ms, election 1000 ms` */
+  describe(spec: S): string;
+  /** apps start after everything they may link to */
+  readonly startsLast?: boolean;
+  start(spec: S, context: ServiceStartContext): Promise<TwinService>;
+  /** the kernel's name (comm) of its processes, for eBPF filters */
+  processName(spec: S): string;
+  /** the Go programs it runs, for Go runtime probes (real paths) */
+  goBinaries?(spec: S): Promise<string[]>;
+  /** the series its detectors watch unless a scenario names its own */
+  readonly keySeries: readonly string[];
+  /** whether `observe.prometheus` includes it when a scenario does not say */
+  readonly scrapedByDefault: boolean;
+  /** component versions for the journal, e.g. `{ etcd: '3.4.23' }` */
+  versions?(spec: S): Promise<Record<string, string>>;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { tempDir } from '../../../core/testing.ts';
 import { ResourceLedger } from '../../../core/resources.ts';
 import { twinUp } from '../../index.ts';
-import { REDIS_PORT } from '../../services/redis.ts';
+import { REDIS_PORT } from '../../services/redis/index.ts';
 
 /** Whether a TCP connection to ip:port opens from the host as the given user (bash's /dev/tcp). */
 function connectsAs(uid: number, ip: string, port: number): boolean {

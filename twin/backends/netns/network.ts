@@ -4,38 +4,28 @@ import { run, type ExecResult } from '../../../core/exec.ts';
 import { TwinError } from '../../../core/errors.ts';
 import { spawnTracked, type ResourceLedger } from '../../../core/resources.ts';
 import { killNetnsProcesses } from './resources.ts';
+import { procStat } from '../../../core/proc.ts';
+import { droppedPackets, partitionTables } from './partition-rules.ts';
+import type { Cut, ManagedProcess, PartitionPlan, TwinBackend, TwinHost } from '../types.ts';
 import { chooseSubnet } from './subnet.ts';
 
-export interface NetnsHost {
-  /** Host name in the twin, e.g. `etcd-2`. */
-  name: string;
+export interface NetnsHost extends TwinHost {
   /** Network namespace, e.g. `moat-3f9a1c-etcd-2`. */
   netns: string;
-  ip: string;
   /** Host-side veth, on the run's bridge. */
   veth: string;
-}
-
-export interface ManagedProcess {
-  host: string;
-  name: string;
-  pid: number;
-  logFile: string;
-  /** Resolves with the exit code (or 128+signal) when the process ends. */
-  exited: Promise<number>;
-  /** Whether moat asked it to stop (an exit after that is not a crash). */
-  stopping: boolean;
-  stop(graceMs?: number): Promise<void>;
 }
 
 /**
  * A network of namespaces on one bridge, all named after the run id and recorded in the
  * ledger before they exist. Processes run inside with their output in the run folder.
  */
-export class NetnsNetwork {
+export class NetnsNetwork implements TwinBackend {
   readonly runId: string;
   readonly bridge: string;
   readonly gateway: string;
+  /** OTLP/HTTP's usual port: the gateway address is the run's own */
+  readonly otlpPort = 4318;
   readonly hosts = new Map<string, NetnsHost>();
   readonly processes: ManagedProcess[] = [];
   readonly #ledger: ResourceLedger;
@@ -145,6 +135,13 @@ export class NetnsNetwork {
     const pid = child.pid;
     const managed: ManagedProcess = {
       host: hostName, name, pid, logFile, exited, stopping: false,
+      signal(signal) {
+        process.kill(pid, signal);
+      },
+      state() {
+        const state = procStat(pid)?.state;
+        return state === undefined || state === 'Z' || state === 'X' ? 'gone' : state === 'T' || state === 't' ? 'stopped' : 'running';
+      },
       async stop(graceMs = 500) {
         managed.stopping = true;
         if (child.exitCode !== null || child.signalCode !== null) return;
@@ -156,6 +153,55 @@ export class NetnsNetwork {
     };
     this.processes.push(managed);
     return managed;
+  }
+
+  /**
+   * nftables drop rules in the namespaces that must drop traffic, in a table named after the run
+   * and `id`, recorded in the ledger before each exists. The gateway (moat's side) is never cut.
+   */
+  async cut(plan: PartitionPlan, id: string): Promise<Cut> {
+    const table = `moat_${this.runId}_${id}`;
+    const addresses = [...this.hosts.values()].map((h) => ({ name: h.name, ip: h.ip }));
+    const scripts = partitionTables(plan, addresses, table);
+    const applied: string[] = [];
+    const network = this;
+    let healing: Promise<void> | undefined;
+    const cut: Cut = {
+      hosts: scripts.map((s) => s.host),
+      heal() {
+        healing ??= (async () => {
+          const failures: string[] = [];
+          await Promise.all(applied.map(async (host) => {
+            const result = await network.exec(host, 'nft', ['delete', 'table', 'inet', table], { allowFailure: true });
+            if (result.code === 0 || /No such file or directory/.test(result.stderr)) network.#ledger.remove(`nft:${network.host(host).netns}:inet:${table}`);
+            else failures.push(`${host}: ${result.stderr.trim()}`);
+          }));
+          if (failures.length > 0) throw new TwinError(`partition tables could not be removed (${failures.join('; ')})`);
+        })();
+        return healing;
+      },
+      async droppedPackets() {
+        return Promise.all(scripts.map(async ({ host }) => {
+          const listing = await network.exec(host, 'nft', ['list', 'table', 'inet', table], { allowFailure: true });
+          return { host, packets: droppedPackets(listing.stdout) };
+        }));
+      },
+    };
+    try {
+      await Promise.all(scripts.map(async ({ host, script }) => {
+        this.#ledger.add({ kind: 'nft-table', netns: this.host(host).netns, family: 'inet', name: table });
+        applied.push(host);
+        await this.exec(host, 'nft', ['-f', '-'], { input: script });
+      }));
+    } catch (error) {
+      await cut.heal().catch(() => undefined);
+      throw new TwinError(`the cut could not be put in place: ${(error as Error).message}`, { cause: error });
+    }
+    return cut;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
   }
 
   /** Stops every process, then removes namespaces, veths and the bridge: reverse order of creation. */
