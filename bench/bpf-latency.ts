@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { twinUp } from '../twin/index.ts';
 import { BpfObserver } from '../bpf/index.ts';
-import { SeriesStore } from '../observe/series-store.ts';
+import { SeriesStore } from '../observe/index.ts';
 import { sleep } from '../core/units.ts';
 import { benchLedger, median, percentile, report } from './lib.ts';
 

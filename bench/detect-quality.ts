@@ -5,7 +5,7 @@
 import type { Alarm } from '../core/detection.ts';
 import { seriesLabel } from '../core/series.ts';
 import { runDetectors, scoreAlarms, defaultSpec, type DetectorSpec } from '../detect/index.ts';
-import { syntheticCorpus } from '../detect/corpus.ts';
+import { syntheticCorpus } from '../detect/index.ts';
 
 const count = Number(process.argv[2] ?? 60);
 const seed = Number(process.argv[3] ?? 42);

@@ -6,8 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScenario } from '../runner/scenario/index.ts';
-import { runScenario } from '../runner/run.ts';
+import { parseScenario, runScenario } from '../runner/index.ts';
 import { percentile, report } from './lib.ts';
 
 const count = Number(process.argv[2] ?? 50);

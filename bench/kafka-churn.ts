@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SeededRandom } from '../core/random.ts';
 import { sleep } from '../core/units.ts';
 import { percentile } from '../core/thresholds.ts';
-import { leaderChurnInjector, type InjectionContext } from '../injectors/index.ts';
+import { isVerifiable, leaderChurnInjector, type InjectionContext } from '../injectors/index.ts';
 import { KafkaLoad } from '../load/index.ts';
 import { twinUp, resolveTarget, KafkaCluster } from '../twin/index.ts';
 import { benchLedger, median, report } from './lib.ts';
@@ -30,7 +30,7 @@ const context: InjectionContext = { runId, twin, ledger, random, faultIndex: 0, 
 const churnStart = Date.now() - zero;
 const fault = await leaderChurnInjector.inject({ id: 'churn', type: 'leader-churn', service: 'kafka', topic: 'orders', everyMs, atMs: 0, durationMs: churnMs }, context);
 await sleep(churnMs);
-const evidence = 'verify' in fault ? await (fault as unknown as { verify(): Promise<{ detail: string; ok: boolean }[]> }).verify() : [];
+const evidence = isVerifiable(fault) ? await fault.verify() : [];
 await fault.heal();
 const churnEnd = Date.now() - zero;
 await sleep(3000);

@@ -1,5 +1,5 @@
 import { twinUp } from '../twin/index.ts';
-import type { ServiceSpec } from '../runner/scenario/index.ts';
+import type { ServiceSpec } from '../core/scenario.ts';
 import { benchLedger } from './lib.ts';
 
 /** Brings a twin up and down `runs` times; prints each run and returns the times in ms. */

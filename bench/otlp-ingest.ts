@@ -9,8 +9,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OtlpReceiver } from '../observe/otlp-receiver.ts';
-import { SeriesStore } from '../observe/series-store.ts';
+import { OtlpReceiver, SeriesStore } from '../observe/index.ts';
 
 const POINTS = 1000;
 

@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { twinUp, EtcdCluster } from '../twin/index.ts';
 import { BpfObserver, BPF_PROBES } from '../bpf/index.ts';
-import { SeriesStore } from '../observe/series-store.ts';
+import { SeriesStore } from '../observe/index.ts';
 import { sleep } from '../core/units.ts';
 import { benchLedger, median } from './lib.ts';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Journal } from '../core/journal.ts';
 import { SeededRandom } from '../core/random.ts';
 import { seriesLabel } from '../core/series.ts';
-import { SeriesStore } from '../observe/series-store.ts';
+import { SeriesStore } from '../observe/index.ts';
 import { loadReportInputs, renderHtml, writeReports } from '../reports/index.ts';
 import { median, report } from './lib.ts';
 

@@ -1,3 +1,4 @@
+import { MoatError } from '../core/errors.ts';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -23,8 +24,8 @@ interface Section {
 }
 
 function sections(elf: Buffer): Section[] {
-  if (elf.readUInt32BE(0) !== 0x7f454c46) throw new Error('not an ELF file');
-  if (elf[4] !== 2 || elf[5] !== 1) throw new Error('only 64-bit little-endian ELF binaries are supported');
+  if (elf.readUInt32BE(0) !== 0x7f454c46) throw new MoatError('not an ELF file');
+  if (elf[4] !== 2 || elf[5] !== 1) throw new MoatError('only 64-bit little-endian ELF binaries are supported');
   const shoff = Number(elf.readBigUInt64LE(0x28));
   const shentsize = elf.readUInt16LE(0x3a);
   const shnum = elf.readUInt16LE(0x3c);
@@ -34,7 +35,7 @@ function sections(elf: Buffer): Section[] {
     return { nameOffset: elf.readUInt32LE(at), addr: Number(elf.readBigUInt64LE(at + 0x10)), offset: Number(elf.readBigUInt64LE(at + 0x18)), size: Number(elf.readBigUInt64LE(at + 0x20)) };
   });
   const names = raw[shstrndx];
-  if (!names) throw new Error('ELF file has no section name table');
+  if (!names) throw new MoatError('ELF file has no section name table');
   return raw.map((s) => ({ name: cString(elf, names.offset + s.nameOffset), addr: s.addr, offset: s.offset, size: s.size }));
 }
 
@@ -62,12 +63,12 @@ export function goFunctions(file: string, only?: ReadonlySet<string>): GoFunctio
   const elf = readFileSync(file);
   const all = sections(elf);
   const pclntab = all.find((s) => s.name === '.gopclntab');
-  if (!pclntab) throw new Error(`${file} has no .gopclntab section: not a Go binary, or one this reader does not know`);
+  if (!pclntab) throw new MoatError(`${file} has no .gopclntab section: not a Go binary, or one this reader does not know`);
   const tab = elf.subarray(pclntab.offset, pclntab.offset + pclntab.size);
   const magic = tab.readUInt32LE(0);
-  if (magic !== 0xfffffff0 && magic !== 0xfffffff1) throw new Error(`${file}: pclntab magic 0x${magic.toString(16)} is not Go 1.18 or later (0xfffffff0, 0xfffffff1)`);
+  if (magic !== 0xfffffff0 && magic !== 0xfffffff1) throw new MoatError(`${file}: pclntab magic 0x${magic.toString(16)} is not Go 1.18 or later (0xfffffff0, 0xfffffff1)`);
   const ptrSize = tab[7]!;
-  if (ptrSize !== 8) throw new Error(`${file}: pointer size ${ptrSize}, only 64-bit binaries are supported`);
+  if (ptrSize !== 8) throw new MoatError(`${file}: pointer size ${ptrSize}, only 64-bit binaries are supported`);
   const word = (i: number) => Number(tab.readBigUInt64LE(8 + i * 8));
   const nfunc = word(0);
   // newer linkers leave textStart zero: entries are then relative to the .text section

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ResourceLedger } from '../core/resources.ts';
 import { SeededRandom } from '../core/random.ts';
 import { waitFor } from '../core/units.ts';
-import { SeriesStore } from '../observe/series-store.ts';
+import { SeriesStore } from '../observe/index.ts';
 import { twinUp, resolveTarget, EtcdCluster } from '../twin/index.ts';
 import { partitionInjector } from '../injectors/partition/index.ts';
 import { isVerifiable, type InjectionContext } from '../injectors/index.ts';

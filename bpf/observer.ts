@@ -1,10 +1,11 @@
+import { MoatError } from '../core/errors.ts';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { which } from '../core/exec.ts';
 import { spawnTracked, type ResourceLedger } from '../core/resources.ts';
-import type { SeriesStore } from '../observe/series-store.ts';
+import type { SeriesSink } from '../core/series.ts';
 import { composeProgram, parseLine, histQuantile, ERRNO, GO_FUNCTIONS, type BpfProbe } from './probes.ts';
 import { goFunctions, hasSymbols, uprobeAddress } from './gopclntab.ts';
 
@@ -43,7 +44,7 @@ interface Options {
   /** where program.bt and output.jsonl go (the run folder's `bpf/`) */
   dir: string;
   now: () => number;
-  store: SeriesStore;
+  store: SeriesSink;
   hostOfIp: (ip: string) => string | undefined;
   hostOfPid: (pid: number) => string | undefined;
   onEvent: (detail: string) => void;
@@ -113,13 +114,13 @@ export class BpfObserver implements BpfEvidenceSource {
   /** Starts bpftrace and waits until its probes are attached (or it fails), up to `timeoutMs`. */
   static async start(options: Options, timeoutMs = 20_000): Promise<BpfObserver> {
     const availability = await bpfAvailability();
-    if (!availability.ok) throw new Error(availability.reason);
+    if (!availability.ok) throw new MoatError(availability.reason);
     const observer = new BpfObserver(options, availability.bpftrace);
     const timer = new Promise<number>((resolve) => setTimeout(() => resolve(-1), timeoutMs));
     const probes = await Promise.race([observer.attached, timer]);
     if (probes <= 0) {
       await observer.stop();
-      throw new Error(probes < 0 ? `bpftrace did not attach within ${timeoutMs} ms` : `bpftrace exited: ${observer.stderr || 'no output'}`);
+      throw new MoatError(probes < 0 ? `bpftrace did not attach within ${timeoutMs} ms` : `bpftrace exited: ${observer.stderr || 'no output'}`);
     }
     return observer;
   }

@@ -1,3 +1,4 @@
+import { MoatError } from '../core/errors.ts';
 import { readFileSync } from 'node:fs';
 
 /** The probes moat ships, each a bpftrace file in this folder. */
@@ -69,7 +70,7 @@ export function bpftraceString(name: string): string {
   // do not cut a character in two: drop a trailing partial UTF-8 sequence
   while (bytes.length > 0 && Buffer.from(bytes.toString('utf8'), 'utf8').length !== bytes.length) bytes = bytes.subarray(0, bytes.length - 1);
   const text = bytes.toString('utf8');
-  if (/[\u0000-\u001f\u007f]/.test(text)) throw new Error(`program name ${JSON.stringify(name)} has a control character and cannot be used in a bpftrace filter`);
+  if (/[\u0000-\u001f\u007f]/.test(text)) throw new MoatError(`program name ${JSON.stringify(name)} has a control character and cannot be used in a bpftrace filter`);
   return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 

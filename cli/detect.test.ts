@@ -39,5 +39,9 @@ test('moat detect rejects a window inside the training data and bad flags (exit 
   assert.match(inside.stderr, /a window starts before --train-until; a model never judges the points it was fitted on/);
   const rule = moat(['detect', file, '--rule', '5/3']);
   assert.equal(rule.status, 2);
-  assert.match(rule.stderr, /--rule expects k\/m \(e\.g\. 3\/5\), consecutive:N or breach, saw "5\/3"/);
+  // the same check, and the same words, as for a rule in a scenario
+  assert.match(rule.stderr, /--rule: k must not exceed m, saw k 5 of m 3/);
+  const garbage = moat(['detect', file, '--rule', 'often']);
+  assert.equal(garbage.status, 2);
+  assert.match(garbage.stderr, /--rule expects k\/m \(e\.g\. 3\/5\), consecutive:N or breach, saw "often"/);
 });

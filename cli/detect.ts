@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { seriesLabel } from '../core/series.ts';
 import { parseDurationMs } from '../core/units.ts';
-import { defaultSpec, runDetectors, scoreAlarms, type AlarmRule, type DetectorSpec, type Direction } from '../detect/index.ts';
+import { DETECTOR_KINDS, runDetectors, scoreAlarms, type DetectorSpec } from '../detect/index.ts';
+import type { ScenarioCheck } from '../core/scenario.ts';
 import { readSeriesImport, parseTimestamp, SeriesImportError, type Timestamp } from '../core/series-import.ts';
 import { InvalidInputError } from '../core/errors.ts';
 
@@ -9,13 +10,54 @@ export class DetectUsageError extends InvalidInputError {
   override name = 'DetectUsageError';
 }
 
-function parseRule(text: string): AlarmRule {
-  if (text === 'breach') return { kind: 'breach' };
+/** `--rule` in the scenario's own form: `k/m` is `{ k, m }`, `consecutive:N` is `{ consecutive: N }`. */
+function ruleDocument(text: string): unknown {
+  if (text === 'breach') return 'breach';
   const consecutive = /^consecutive:(\d+)$/.exec(text);
-  if (consecutive) return { kind: 'consecutive', n: Number(consecutive[1]) };
+  if (consecutive) return { consecutive: Number(consecutive[1]) };
   const kOfM = /^(\d+)\/(\d+)$/.exec(text);
-  if (kOfM && Number(kOfM[1]) <= Number(kOfM[2]) && Number(kOfM[1]) > 0) return { kind: 'k-of-m', k: Number(kOfM[1]), m: Number(kOfM[2]) };
+  if (kOfM) return { k: Number(kOfM[1]), m: Number(kOfM[2]) };
   throw new DetectUsageError(`--rule expects k/m (e.g. 3/5), consecutive:N or breach, saw ${JSON.stringify(text)}`);
+}
+
+/**
+ * The detector the flags describe, built by its kind's descriptor exactly as a scenario's
+ * `baseline.detectors` entry would be: one grammar, one set of checks.
+ */
+function detectorFromFlags(kind: string, flags: { rule?: string | undefined; direction?: string | undefined; level?: string | undefined; threshold?: string | undefined; period?: string[] | undefined }): DetectorSpec {
+  if (!Object.hasOwn(DETECTOR_KINDS, kind) || kind === 'static' || kind === 'adaptive') throw new DetectUsageError(`--detector expects robust-z, mstl or prophet, saw ${JSON.stringify(kind)}`);
+  const descriptor = DETECTOR_KINDS[kind as 'robust-z'];
+  if (flags.level !== undefined && kind === 'robust-z') throw new DetectUsageError('--level applies to mstl and prophet');
+  if (flags.threshold !== undefined && kind !== 'robust-z') throw new DetectUsageError('--threshold applies to robust-z');
+  if (flags.period !== undefined && kind !== 'mstl') throw new DetectUsageError('--period applies to mstl');
+  const document = {
+    kind,
+    ...(flags.rule === undefined ? {} : { rule: ruleDocument(flags.rule) }),
+    ...(flags.direction === undefined ? {} : { direction: flags.direction }),
+    ...(flags.level === undefined ? {} : { level: Number(flags.level) }),
+    ...(flags.threshold === undefined ? {} : { threshold: Number(flags.threshold) }),
+    ...(flags.period === undefined ? {} : { periods: flags.period }),
+  };
+  const parsed = descriptor.schema.safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DetectUsageError(`--${issue.path[0] === 'periods' ? 'period' : String(issue.path[0] ?? 'detector')}: ${issue.message}`);
+  }
+  const check: ScenarioCheck = {
+    report: (path, message) => {
+      throw new DetectUsageError(`--${path[0] === 'periods' ? 'period' : String(path[0] ?? 'detector')}: ${message}`);
+    },
+    duration: (text, path) => {
+      const ms = parseDurationMs(text);
+      if (ms === undefined || ms <= 0) check.report(path, `expected a duration such as 1h or 1d, saw ${JSON.stringify(text)}`);
+      return ms ?? Number.NaN;
+    },
+    rate: () => Number.NaN,
+    file: () => undefined,
+    target: (source) => ({ kind: 'member', service: '', member: source, source }),
+    services: new Map(),
+  };
+  return descriptor.build(parsed.data, [], check);
 }
 
 function toMs(token: string, what: string): number {
@@ -55,31 +97,7 @@ export async function detectCommand(args: string[]): Promise<number> {
     if (error instanceof SeriesImportError) throw new DetectUsageError(`moat detect: ${file}: ${error.quoted}`);
     throw error;
   }
-  const kind = values.detector;
-  if (kind !== 'robust-z' && kind !== 'mstl' && kind !== 'prophet') throw new DetectUsageError(`--detector expects robust-z, mstl or prophet, saw ${JSON.stringify(kind)}`);
-  const spec: DetectorSpec = { ...defaultSpec(kind) } as DetectorSpec;
-  if (values.rule) spec.rule = parseRule(values.rule);
-  if (values.direction) {
-    if (!['both', 'up', 'down'].includes(values.direction)) throw new DetectUsageError(`--direction expects both, up or down, saw ${JSON.stringify(values.direction)}`);
-    spec.direction = values.direction as Direction;
-  }
-  if (values.level !== undefined) {
-    const level = Number(values.level);
-    if (!(level > 0 && level < 1) || (spec.kind !== 'mstl' && spec.kind !== 'prophet')) throw new DetectUsageError(`--level applies to mstl and prophet and expects a number in (0, 1), saw ${JSON.stringify(values.level)}`);
-    spec.level = level;
-  }
-  if (values.threshold !== undefined) {
-    if (spec.kind !== 'robust-z' || !(Number(values.threshold) > 0)) throw new DetectUsageError(`--threshold applies to robust-z and expects a positive number, saw ${JSON.stringify(values.threshold)}`);
-    spec.threshold = Number(values.threshold);
-  }
-  if (values.period) {
-    if (spec.kind !== 'mstl') throw new DetectUsageError('--period applies to mstl');
-    spec.periodsMs = values.period.map((p) => {
-      const ms = parseDurationMs(p);
-      if (ms === undefined) throw new DetectUsageError(`--period expects a duration such as 1h or 1d, saw ${JSON.stringify(p)}`);
-      return ms;
-    });
-  }
+  const spec = detectorFromFlags(values.detector, { rule: values.rule, direction: values.direction, level: values.level, threshold: values.threshold, period: values.period });
   const graceMs = parseDurationMs(values.grace);
   if (graceMs === undefined) throw new DetectUsageError(`--grace expects a duration, saw ${JSON.stringify(values.grace)}`);
 

@@ -1,7 +1,7 @@
 import { errorMessage } from '../core/errors.ts';
 import { kafkaInstall, toxiproxyServer } from '../twin/index.ts';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { goFunctions } from '../bpf/gopclntab.ts';
+import { goFunctions } from '../bpf/index.ts';
 import { run, which } from '../core/exec.ts';
 
 interface Check {

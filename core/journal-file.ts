@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { InvalidInputError } from './errors.ts';
 import { readRegularFile, writeFileNoFollow } from './files.ts';
 import { RUN_PHASES, type Journal } from './journal.ts';
+import type { Scenario } from './scenario.ts';
 
 /** journal.json is read back by `moat report`, `moat bundle` and baselines: this is its one reader. */
 export const JOURNAL_FILE = 'journal.json';
@@ -17,7 +18,20 @@ export class InvalidJournalError extends InvalidInputError {
 const finite = z.number().refine(Number.isFinite, { error: 'expected a finite number' });
 const time = finite;
 const maybeTime = finite.nullable();
-const evidence = z.looseObject({ t: time, kind: z.string(), ok: z.boolean(), detail: z.string() });
+const evidence = z.looseObject({ t: time, kind: z.enum(['probe', 'counter', 'leader', 'ebpf', 'note']), ok: z.boolean(), detail: z.string() });
+const timelineEvent = z.union([
+  z.looseObject({ t: time, kind: z.literal('leader-change'), detail: z.string(), service: z.string(), partition: z.string().optional(), from: z.string().nullable(), to: z.string().nullable(), term: z.number().optional() }),
+  z.looseObject({ t: time, kind: z.enum(['phase', 'fault-applied', 'fault-verified', 'fault-healed', 'fault-failed', 'alarm', 'process-exit', 'target-wait']), detail: z.string() }),
+  // journals written before leader changes carried their fields: read from the sentence they printed
+  z.looseObject({ t: time, kind: z.literal('leader-change'), detail: z.string() }).transform((e) => {
+    const match = /^(\S+?)(?: (\S+))?: (\S+) -> (\S+)(?: \(term (\d+)\))?/.exec(e.detail);
+    const name = (text: string | undefined) => (text === undefined || text === 'none' ? null : text);
+    return {
+      ...e, service: match?.[1] ?? '', from: name(match?.[3]), to: name(match?.[4]),
+      ...(match?.[2] ? { partition: match[2] } : {}), ...(match?.[5] ? { term: Number(match[5]) } : {}),
+    };
+  }),
+]);
 const alarm = z.looseObject({ detector: z.string(), series: z.string(), t: time, score: z.number() });
 const detection = z.looseObject({ faultId: z.string(), detector: z.string(), series: z.string().optional(), ttdMs: maybeTime, alarm: alarm.optional() });
 const nab = z.looseObject({ standard: z.number(), reward_low_fp: z.number(), reward_low_fn: z.number() });
@@ -34,8 +48,10 @@ const journalSchema = z.looseObject({
   description: z.string().optional(),
   seed: z.number().int(),
   status: z.enum(['running', 'completed', 'failed', 'aborted', 'interrupted']),
-  /** journals from before phases were recorded have none */
-  phase: z.enum(RUN_PHASES).optional(),
+  /** journals from before phases were recorded have none: they were written when the run was done */
+  phase: z.enum(RUN_PHASES).default('done'),
+  /** the scenario as validated when the run started; reports read only its name and plan, which the journal also holds */
+  scenario: z.custom<Scenario>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), { error: 'expected the scenario as a mapping' }),
   startedAt: z.string(),
   endedAt: z.string(),
   clockZero: z.string().nullable(),
@@ -54,7 +70,7 @@ const journalSchema = z.looseObject({
     leaderChange: z.looseObject({ from: z.string().nullable(), to: z.string(), afterMs: finite }).optional(),
     recoveryMs: maybeTime, error: z.string().optional(),
   })),
-  timeline: z.array(z.looseObject({ t: time, kind: z.string(), detail: z.string() })),
+  timeline: z.array(timelineEvent),
   randomChoices: z.array(z.looseObject({ what: z.string(), options: z.array(z.string()), chosen: z.string() })),
   series: z.looseObject({ file: z.string(), count: z.number(), watched: z.array(z.string()) }),
   warmupEndsAt: z.number(),
@@ -90,7 +106,8 @@ export function parseJournal(raw: unknown, where: string): Journal {
     const more = parsed.error.issues.length > 3 ? ` (and ${parsed.error.issues.length - 3} more)` : '';
     throw new InvalidJournalError(`${where} is not a moat journal: ${problems.join('; ')}${more}`);
   }
-  return parsed.data as unknown as Journal;
+  const journal: Journal = parsed.data;
+  return journal;
 }
 
 /** Reads and checks `<runDir>/journal.json`: a regular file of bounded size, in the journal's shape. */

@@ -1,3 +1,4 @@
+import { MoatError } from './errors.ts';
 /**
  * Seeded randomness. Every random choice a run makes comes from one of these,
  * and is recorded in the journal so the run can be replayed from its seed.
@@ -27,7 +28,7 @@ export class SeededRandom {
   }
 
   pick<T extends string>(what: string, options: readonly T[]): T {
-    if (options.length === 0) throw new Error(`no options to choose ${what} from`);
+    if (options.length === 0) throw new MoatError(`no options to choose ${what} from`);
     const chosen = options[Math.floor(this.next() * options.length)]!;
     this.choices.push({ what, options: [...options], chosen });
     return chosen;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { errorMessage } from './errors.ts';
+import { errorMessage, MoatError } from './errors.ts';
 import { procStat } from './proc.ts';
 
 /**
@@ -73,7 +73,7 @@ export class ResourceLedger {
     const dir = ledgerDir(options.stateDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const problem = unsafeOwnership(dir);
-    if (problem) throw new Error(`refusing to keep the resource ledger in ${dir}: ${problem}`);
+    if (problem) throw new MoatError(`refusing to keep the resource ledger in ${dir}: ${problem}`);
     const ledger = new ResourceLedger(runId, join(dir, `${runId}.jsonl`));
     ledger.#append({ op: 'open', runId, pid: process.pid, pidStartTime: processStartTime(process.pid) ?? '', startedAt: new Date().toISOString(), ...(options.runDir ? { runDir: options.runDir } : {}) });
     return ledger;

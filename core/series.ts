@@ -6,6 +6,16 @@ export interface Series {
   v: Float64Array;
 }
 
+/**
+ * The identity of a series as a map key: its name and labels, sorted, with values quoted so that
+ * no two series share a key. `seriesLabel` is the readable form for reports.
+ */
+export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
+  const parts = Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`);
+  return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
+}
+
+/** A series as people read it: `name{a=1,b=2}`, labels sorted. */
 export function seriesLabel(series: Pick<Series, 'name' | 'labels'>): string {
   const parts = Object.keys(series.labels).sort().map((k) => `${k}=${series.labels[k]}`);
   return parts.length === 0 ? series.name : `${series.name}{${parts.join(',')}}`;

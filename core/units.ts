@@ -1,3 +1,4 @@
+import { MoatError } from './errors.ts';
 /**
  * Durations and rates as written in scenario files.
  *
@@ -55,7 +56,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not seen within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new MoatError(`${what} not seen within ${timeoutMs} ms`);
     await sleep(everyMs);
   }
 }

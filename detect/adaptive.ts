@@ -1,3 +1,4 @@
+import { MoatError } from '../core/errors.ts';
 import * as z from 'zod';
 import type { Alarm, Detector } from '../core/detection.ts';
 import type { AlarmRule, DetectorSpecBase } from '../core/scenario.ts';
@@ -312,7 +313,7 @@ class LatencyPreset implements AdaptiveDetector {
 
   fit(train: Series): void {
     const companion = this.#find(train.name.replace('p99', 'p50'), train.labels);
-    if (!companion || companion.name === train.name) throw new Error(`the latency preset needs the p50 series beside ${seriesLabel(train)} (${train.name.replace('p99', 'p50')} with the same labels)`);
+    if (!companion || companion.name === train.name) throw new MoatError(`the latency preset needs the p50 series beside ${seriesLabel(train)} (${train.name.replace('p99', 'p50')} with the same labels)`);
     this.#p50 = companion;
     const values = Array.from(train.v).filter(Number.isFinite);
     const mean = values.reduce((a, b) => a + b, 0) / values.length;

@@ -1,3 +1,4 @@
+import { MoatError } from '../core/errors.ts';
 import * as z from 'zod';
 import type { Alarm, Detector } from '../core/detection.ts';
 import type { AlarmRule, DetectorSpecBase, Direction } from '../core/scenario.ts';
@@ -47,7 +48,7 @@ export const mstl: DetectorKind<MstlSpec, z.output<typeof mstlSchema>> = {
   build: (document, path, check) => ({ ...commonOf(document, 'mstl', path, check), kind: 'mstl', level: document.level, periodsMs: document.periods.map((p, i) => check.duration(p, [...path, 'periods', i])) }),
   describe: (spec) => `MSTL${spec.periodsMs.length ? ` periods ${spec.periodsMs.map(formatMs).join(', ')}` : ''} + AutoETS, ${spec.level * 100}% interval`,
   create(spec, context) {
-    if (!context.augurs) throw new Error('mstl needs augurs loaded (loadAugurs)');
+    if (!context.augurs) throw new MoatError('mstl needs augurs loaded (loadAugurs)');
     return new MstlDetector(spec, context.augurs);
   },
   needsWasm: true,
@@ -59,7 +60,7 @@ export const prophet: DetectorKind<ProphetSpec, z.output<typeof prophetSchema>> 
   build: (document, path, check) => ({ ...commonOf(document, 'prophet', path, check), kind: 'prophet', level: document.level, samples: document.samples }),
   describe: (spec) => `Prophet, ${spec.level * 100}% interval`,
   create(spec, context) {
-    if (!context.augurs) throw new Error('prophet needs augurs loaded (loadAugurs)');
+    if (!context.augurs) throw new MoatError('prophet needs augurs loaded (loadAugurs)');
     return new ProphetDetector(spec, context.augurs, context.epochMs);
   },
   needsWasm: true,
@@ -164,7 +165,7 @@ export class MstlDetector implements Detector {
 
   /** The forecast band for each point of `test`; the model is freed afterwards. */
   forecast(test: Series): Band[] {
-    if (!this.#model) throw new Error(`${this.name}: forecast before fit`);
+    if (!this.#model) throw new MoatError(`${this.name}: forecast before fit`);
     try {
       const steps = Array.from(test.t, (t) => Math.max(1, Math.round((t - this.#lastT) / this.#stepMs)));
       const horizon = Math.max(...steps);
@@ -243,7 +244,7 @@ export class ProphetDetector implements Detector {
       const tolerance = Math.max(Math.abs(c) * 0.01, 1e-6);
       return Array.from(test.t, () => ({ point: c, lower: c - tolerance, upper: c + tolerance }));
     }
-    if (!this.#model) throw new Error(`${this.name}: forecast before fit`);
+    if (!this.#model) throw new MoatError(`${this.name}: forecast before fit`);
     try {
       const predictions = this.#model.predict({ ds: Array.from(test.t, (t) => Math.round((this.#epochMs + t) / 1000)) });
       const { point, intervals } = predictions.yhat;

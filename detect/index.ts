@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Alarm, Detector } from '../core/detection.ts';
 import type { DetectorSpec } from '../core/scenario.ts';
 import { seriesLabel, type Series } from '../core/series.ts';
-import { errorMessage } from '../core/errors.ts';
+import { errorMessage, MoatError } from '../core/errors.ts';
 import { loadAugurs } from './augurs.ts';
 import { createDetector, needsWasm } from './registry.ts';
 import type { DetectorContext } from './types.ts';
@@ -21,6 +21,7 @@ export { DEFAULT_RULE } from './schema.ts';
 export { scoreAlarms, nabSigmoid, NAB_PROFILES, type Scores, type DetectorScore, type SeriesDetection } from './score.ts';
 export { loadAugurs } from './augurs.ts';
 export { earlierWarmups, loadImports, trainingFor } from './baselines.ts';
+export { syntheticCorpus } from './corpus.ts';
 export type { DetectorSpec, Direction } from '../core/scenario.ts';
 
 /** Whether a detector judges a series at all (static thresholds and presets name theirs). */
@@ -116,7 +117,7 @@ function inWorker(jobs: DetectorJob[], specs: readonly DetectorSpec[], options: 
     });
     worker.once('error', reject);
     worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`detector worker exited with ${code}`));
+      if (code !== 0) reject(new MoatError(`detector worker exited with ${code}`));
     });
   });
 }

@@ -1,3 +1,4 @@
+import { MoatError } from '../core/errors.ts';
 import type { Detector } from '../core/detection.ts';
 import type { DetectorKindName, DetectorSpec, DetectorSpecs, ScenarioCheck } from '../core/scenario.ts';
 import { describeRule } from './rules.ts';
@@ -50,7 +51,7 @@ export function defaultSpec(kind: 'robust-z' | 'mstl' | 'prophet', name?: string
 /** Defaults are valid by construction: a check that would report anything is a bug. */
 const DEFAULTS_CHECK: ScenarioCheck = {
   report: (path, message) => {
-    throw new Error(`a detector's defaults are invalid at ${path.join('.')}: ${message}`);
+    throw new MoatError(`a detector's defaults are invalid at ${path.join('.')}: ${message}`);
   },
   duration: () => Number.NaN,
   rate: () => Number.NaN,

@@ -1,3 +1,4 @@
+import { MoatError } from '../core/errors.ts';
 /**
  * A decoder for the OTLP protobuf messages moat receives (ExportTraceServiceRequest and
  * ExportMetricsServiceRequest, opentelemetry-proto v1), into the same shape as OTLP JSON
@@ -27,12 +28,12 @@ class Reader {
     let result = 0n;
     let shift = 0n;
     for (;;) {
-      if (this.#pos >= this.#end) throw new Error('truncated varint');
+      if (this.#pos >= this.#end) throw new MoatError('truncated varint');
       const byte = this.#buf[this.#pos++]!;
       result |= BigInt(byte & 0x7f) << shift;
       if ((byte & 0x80) === 0) return result;
       shift += 7n;
-      if (shift > 70n) throw new Error('varint too long');
+      if (shift > 70n) throw new MoatError('varint too long');
     }
   }
 
@@ -56,7 +57,7 @@ class Reader {
   /** A length-delimited field: a sub-reader over its bytes. */
   bytes(): Reader {
     const length = Number(this.varint());
-    if (this.#pos + length > this.#end) throw new Error('truncated length-delimited field');
+    if (this.#pos + length > this.#end) throw new MoatError('truncated length-delimited field');
     const sub = new Reader(this.#buf, this.#pos, this.#pos + length);
     this.#pos += length;
     return sub;
@@ -71,7 +72,7 @@ class Reader {
     else if (wire === 1) this.#pos += 8;
     else if (wire === 2) this.bytes();
     else if (wire === 5) this.#pos += 4;
-    else throw new Error(`unsupported wire type ${wire}`);
+    else throw new MoatError(`unsupported wire type ${wire}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { MoatError } from '../core/errors.ts';
 import { parseExposition, histogramQuantile, type Sample } from './prometheus-text.ts';
 import type { SeriesStore } from './series-store.ts';
 
@@ -51,7 +52,7 @@ export class Scraper {
     let text: string;
     try {
       const response = await fetch(target.url, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      if (!response.ok) throw new MoatError(`HTTP ${response.status}`);
       text = await response.text();
     } catch {
       this.#store.append('up', target.labels, t, 0);

@@ -1,11 +1,6 @@
-import type { Series } from '../core/series.ts';
+import { seriesKey, type Series } from '../core/series.ts';
 import { writeSeriesFile } from '../core/series-file.ts';
 
-/** Canonical key of a series: `name{a="1",b="2"}` with labels sorted. */
-export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
-  const parts = Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`);
-  return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
-}
 
 interface Growing {
   name: string;

@@ -14,7 +14,7 @@ test('the HTML report renders in headless Chromium from disk, with charts and no
     journal.activities.push({ name: 'probe', start: journal.startedAt, end: journal.startedAt, durationMs: 0, status: 'failed', error: hostile });
     journal.timeline.push({ t: 1, kind: 'process-exit', detail: hostile });
   });
-  const { html } = writeReports(dir);
+  const html = writeReports(dir)['report.html']!;
   const text = readFileSync(html, 'utf8');
   assert.doesNotMatch(text, /<script|<link|@import|url\(|https?:\/\//i, 'self-contained: no scripts, stylesheets, fonts or network');
 

@@ -163,13 +163,13 @@ class EtcdMover extends ServiceMover<EtcdCluster> implements Mover {
     const targetId = this.service.member(to).memberId;
     const started = performance.now();
     try {
-      if (!targetId) throw new Error(`member id of ${to} unknown`);
+      if (!targetId) throw new InjectionError(`member id of ${to} unknown`);
       acted();
       const response = await fetch(`${this.service.member(view.leader).clientUrl}/v3/maintenance/transfer-leadership`, {
         method: 'POST', body: JSON.stringify({ targetID: targetId }), signal: AbortSignal.timeout(5000),
       });
       const body = await response.text();
-      if (!response.ok) throw new Error(`HTTP ${response.status} ${body.trim()}`);
+      if (!response.ok) throw new InjectionError(`HTTP ${response.status} ${body.trim()}`);
       return { t, what, from: view.leader, to, ok: true, tookMs: Math.round(performance.now() - started), detail: `moved leadership ${view.leader} -> ${to}` };
     } catch (error) {
       return { t, what, from: view.leader, to, ok: false, detail: `move ${view.leader} -> ${to} failed: ${errorMessage(error)}` };

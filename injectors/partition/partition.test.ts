@@ -4,6 +4,7 @@ import { waitFor } from '../../core/units.ts';
 import { EtcdCluster } from '../../twin/index.ts';
 import type { PartitionSpec } from './spec.ts';
 import { partitionInjector } from './partition.ts';
+import { isVerifiable } from '../types.ts';
 import { startTestTwin } from '../testing.ts';
 
 /** A put sent to one member through etcd's JSON gateway; true when it committed in time. */
@@ -42,7 +43,8 @@ test('isolating the leader elects a new one on the majority side; after heal all
   assert.equal(await putVia(majority[0]!.clientUrl, 'majority', 3000), true, 'the majority side commits');
   assert.equal(await putVia(etcd.member(before.leader).clientUrl, 'minority', 3000), false, 'the isolated member cannot commit');
 
-  const evidence = await (fault as unknown as { verify(): Promise<{ ok: boolean; kind: string; detail: string }[]> }).verify();
+  assert.ok(isVerifiable(fault));
+  const evidence = await fault.verify();
   assert.ok(evidence.length >= 5, JSON.stringify(evidence));
   assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence, null, 1));
 

@@ -3,7 +3,7 @@ import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions }
 import { noop } from 'cockatiel';
 import { InterceptingCall, type CallOptions, type Interceptor } from '@grpc/grpc-js';
 import type { SeededRandom } from '../../core/random.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage, MoatError } from '../../core/errors.ts';
 import type { Load, LoadResult } from '../types.ts';
 import { OpenModelGenerator, type RequestRecord } from '../open-model.ts';
 import { loadSeries, type LoadPoint } from '../summarize.ts';
@@ -122,7 +122,7 @@ export class EtcdKvLoad implements Load {
         if (error instanceof GRPCDeadlineExceededError || !(error instanceof GRPCUnavailableError || isConnectionError(error))) break;
       }
     }
-    throw lastError ?? new Error('no member left before the deadline');
+    throw lastError ?? new MoatError('no member left before the deadline');
   }
 
   /** Asks every member who leads; the leader in the highest raft term wins. One question at a time. */

@@ -1,3 +1,4 @@
+import { MoatError } from '../../core/errors.ts';
 import * as z from 'zod';
 import { SERVICE_KINDS } from '../../twin/index.ts';
 import { LOAD_KINDS } from '../../load/index.ts';
@@ -16,7 +17,7 @@ const text = z.string();
 /** A discriminated union over the schemas of one registry (zod needs at least two options; a lone one stands alone). */
 function union<K extends string>(key: K, schemas: (z.ZodType & z.core.$ZodTypeDiscriminable)[]): z.ZodType {
   const [first, ...rest] = schemas;
-  if (!first) throw new Error(`no ${key}s registered`);
+  if (!first) throw new MoatError(`no ${key}s registered`);
   return rest.length === 0 ? first : z.discriminatedUnion(key, [first, ...rest]);
 }
 

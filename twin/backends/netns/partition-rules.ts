@@ -1,3 +1,4 @@
+import { TwinError } from '../../../core/errors.ts';
 import type { PartitionPlan } from '../types.ts';
 
 /**
@@ -18,7 +19,7 @@ export interface TableScript {
 export function partitionTables(plan: PartitionPlan, hosts: readonly HostAddress[], table: string): TableScript[] {
   const ipOf = (name: string) => {
     const host = hosts.find((h) => h.name === name);
-    if (!host) throw new Error(`unknown host ${name}`);
+    if (!host) throw new TwinError(`unknown host ${name}`);
     return host.ip;
   };
   switch (plan.mode) {

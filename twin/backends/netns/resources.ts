@@ -1,3 +1,4 @@
+import { TwinError } from '../../../core/errors.ts';
 import { existsSync } from 'node:fs';
 import { run } from '../../../core/exec.ts';
 import { procStat } from '../../../core/proc.ts';
@@ -46,7 +47,7 @@ export const linkHandler: ResourceHandler<Extract<Resource, { kind: 'link' }>> =
   describe: (resource) => `delete the link ${resource.name}`,
   async undo(resource) {
     const result = await run('ip', ['link', 'delete', resource.name], { allowFailure: true });
-    if (result.code !== 0 && !/Cannot find device|does not exist/i.test(result.stderr)) throw new Error(result.stderr.trim());
+    if (result.code !== 0 && !/Cannot find device|does not exist/i.test(result.stderr)) throw new TwinError(result.stderr.trim());
     return result.code === 0 ? 'deleted' : 'already gone';
   },
 };
@@ -66,7 +67,7 @@ export const nftTableHandler: ResourceHandler<Extract<Resource, { kind: 'nft-tab
     if (resource.netns !== '' && !(await netnsExists(resource.netns))) return 'namespace already gone';
     const nft = ['nft', 'delete', 'table', resource.family, resource.name];
     const result = resource.netns === '' ? await run('nft', nft.slice(1), { allowFailure: true }) : await run('ip', ['netns', 'exec', resource.netns, ...nft], { allowFailure: true });
-    if (result.code !== 0 && !/No such file|does not exist/i.test(result.stderr)) throw new Error(result.stderr.trim());
+    if (result.code !== 0 && !/No such file|does not exist/i.test(result.stderr)) throw new TwinError(result.stderr.trim());
     return result.code === 0 ? 'deleted' : 'already gone';
   },
 };

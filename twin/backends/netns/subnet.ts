@@ -1,3 +1,4 @@
+import { TwinError } from '../../../core/errors.ts';
 import { run } from '../../../core/exec.ts';
 
 /**
@@ -22,7 +23,7 @@ export async function chooseSubnet(preferred: number): Promise<{ prefix: string;
     });
     if (!collides) return { prefix: `10.77.${third}`, gateway: `10.77.${third}.1` };
   }
-  throw new Error('no free /24 left in 10.77.0.0/16');
+  throw new TwinError('no free /24 left in 10.77.0.0/16');
 }
 
 function toNumber(address: string): number {

@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,12 +78,13 @@ export interface KafkaState {
   partitions: PartitionState[];
 }
 
-interface RawDescribe {
-  brokers: number[];
-  controller: number;
-  controllerEpoch?: number;
-  partitions: { topic: string; partition: number; leader: number; replicas: number[]; isr: number[] }[];
-}
+/** The agent's answer to `describe`, checked as it comes in (it crosses a process boundary). */
+const rawDescribe = z.looseObject({
+  brokers: z.array(z.number()),
+  controller: z.number(),
+  controllerEpoch: z.number().optional(),
+  partitions: z.array(z.looseObject({ topic: z.string(), partition: z.number(), leader: z.number(), replicas: z.array(z.number()), isr: z.array(z.number()) })),
+});
 
 /**
  * moat's long-running admin client (Kafka's own Java Admin API, in MoatKafkaAgent): one JSON
@@ -112,13 +114,13 @@ export class KafkaAdmin {
       this.#pending.delete(Number(reply.id));
       clearTimeout(pending.timer);
       if (reply.ok) pending.resolve(reply);
-      else pending.reject(new Error(String(reply.error)));
+      else pending.reject(new TwinError(String(reply.error)));
     });
     this.#child.on('exit', (code) => {
       log.end();
       for (const pending of this.#pending.values()) {
         clearTimeout(pending.timer);
-        pending.reject(new Error(`the Kafka admin agent exited (${code}); see ${logFile}`));
+        pending.reject(new TwinError(`the Kafka admin agent exited (${code}); see ${logFile}`));
       }
       this.#pending.clear();
       this.#closed = true;
@@ -126,12 +128,12 @@ export class KafkaAdmin {
   }
 
   call(op: string, args: Record<string, unknown> = {}, timeoutMs = 5000): Promise<Record<string, unknown>> {
-    if (this.#closed) return Promise.reject(new Error('the Kafka admin agent is not running'));
+    if (this.#closed) return Promise.reject(new TwinError('the Kafka admin agent is not running'));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`${op} did not answer within ${timeoutMs} ms`));
+        reject(new TwinError(`${op} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       this.#child.stdin!.write(JSON.stringify({ id, op, ...args }) + '\n');
@@ -243,7 +245,7 @@ export class KafkaCluster implements TwinService {
 
   /** Brokers, the active controller and (with `partitions`) every partition's leader and ISR. */
   async state(options: { partitions?: boolean; timeoutMs?: number } = {}): Promise<KafkaState> {
-    const raw = (await this.admin.call('describe', options.partitions === false ? { topics: [] } : {}, options.timeoutMs ?? 5000)) as unknown as RawDescribe;
+    const raw = rawDescribe.parse(await this.admin.call('describe', options.partitions === false ? { topics: [] } : {}, options.timeoutMs ?? 5000));
     return {
       brokers: raw.brokers.map((id) => this.nodeName(id) ?? `id:${id}`).sort(),
       controller: raw.controller >= 0 ? this.nodeName(raw.controller) : null,

@@ -1,0 +1,5 @@
+export { runScenario, checkEnvironment, describePlan, runLengthMs, type RunOptions } from './run.ts';
+export { loadScenarioFile, parseScenario, parseTarget, GATE_METRICS, type ParseOptions } from './scenario/index.ts';
+export { progressObserver, fanOut, type RunObserver } from './observers.ts';
+export { FakeClock, realClock, type Clock } from './clock.ts';
+export { evaluateGates, summarizeLoad, verdictOf } from './analyze.ts';
