@@ -4,7 +4,7 @@ import { tempDir } from '../core/testing.ts';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Journal } from '../core/journal.ts';
+import { RUN_PHASES, type Journal } from '../core/journal.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'cli/main.ts');
@@ -90,6 +90,36 @@ test('SIGKILL during a partition, then `moat cleanup`, leaves nothing of the run
   const again = startMoat(['cleanup'], env);
   assert.equal(await again.exited, 0);
   assert.match(again.stdout.join(''), /nothing to clean up/);
+});
+
+const SHORT = `name: short
+seed: 4
+twin: { services: { etcd: { kind: etcd, replicas: 3 } } }
+load: [{ name: kv, kind: etcd-kv, target: etcd, rate: 50/s }]
+baseline: { warmup: 4s }
+faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 4s, duration: 4s }]
+recovery: 2s
+`;
+
+test('kill -9 at any phase leaves a journal.json that says how far the run got, and cleanup removes the rest', { timeout: 300_000 }, async (t) => {
+  const dir = tempDir(t, 'kill-phases');
+  const scenario = join(dir, 'short.yaml');
+  writeFileSync(scenario, SHORT);
+  for (const [phase, line] of [['twin-up', /moat: twin-up/], ['warm-up', /moat: warm-up/], ['faults', /fault-applied: cut/], ['recovery', /moat: recovery/], ['teardown', /moat: teardown/]] as const) {
+    const stateDir = tempDir(t, 'state');
+    const outDir = tempDir(t, 'out');
+    const run = startMoat(['run', scenario, '--out', outDir], { MOAT_STATE_DIR: stateDir });
+    await run.waitFor(line, 90_000);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const [runDir] = readdirSync(outDir);
+    const journal = JSON.parse(readFileSync(join(outDir, runDir!, 'journal.json'), 'utf8')) as Journal;
+    assert.ok(RUN_PHASES.indexOf(journal.phase) >= RUN_PHASES.indexOf(phase), `killed at ${phase}: the journal says ${journal.phase}`);
+    assert.ok(journal.status === 'running' || journal.phase === 'done', `a killed run's journal is ${journal.status} at ${journal.phase}`);
+    const cleanup = startMoat(['cleanup'], { MOAT_STATE_DIR: stateDir });
+    assert.equal(await cleanup.exited, 0, cleanup.stdout.join('') + cleanup.stderr.join(''));
+    assert.deepEqual(leftovers(journal.runId), { netns: [], links: [], processes: [] });
+  }
 });
 
 test('SIGINT during a partition heals, tears down and still writes the journal', { timeout: 120_000 }, async (t) => {
