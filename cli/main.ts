@@ -11,6 +11,7 @@ import type { Journal } from '../core/journal.ts';
 import { formatMs } from '../core/units.ts';
 import { doctor } from './doctor.ts';
 import { detectCommand } from './detect.ts';
+import { alertsCommand } from './alerts.ts';
 
 /** Exit codes, shared by every command: 0 pass, 1 a gate or verdict failed, 2 invalid input, 3 the run itself failed. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, runFailed: 3 } as const;
@@ -26,6 +27,7 @@ usage:
   moat verify-bundle <FILE.tar.gz>
   moat detect <series.csv|.json> [--detector robust-z|mstl|prophet] [--train-until T] [--windows a..b,c..d] [--json]
               [--level L] [--threshold Z] [--rule k/m|consecutive:N|breach] [--direction both|up|down] [--period D]... [--grace D]
+  moat alerts replay <rules.yaml> <run-dir>... [--json] [--step D]
   moat cleanup [--dry-run]
   moat doctor
 
@@ -39,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     case 'validate': return validateCommand(rest);
     case 'gate': return gateCommand(rest);
     case 'detect': return detectCommand(rest);
+    case 'alerts': return alertsCommand(rest);
     case 'report': return reportCommand(rest);
     case 'bundle': return bundleCommand(rest);
     case 'verify-bundle': return verifyBundleCommand(rest);

@@ -135,6 +135,45 @@ export interface DetectorSummary {
 }
 
 /** `running` only in a journal written while the run went on (or by a run that was killed). */
+/** One alert's episode as Prometheus evaluated it, on the run clock (ms); null: did not happen. */
+export interface AlertEpisodeRecord {
+  alert: string;
+  labels: Record<string, string>;
+  pendingAt: number;
+  firingAt: number | null;
+  resolvedAt: number | null;
+}
+
+/** Per fault and alert rule: how soon it went pending, fired, and paged (through Alertmanager). */
+export interface AlertDetection {
+  faultId: string;
+  alert: string;
+  /** whether the rule claims to cover this fault (its type or id in `covers`) */
+  covers: boolean;
+  pendingMs: number | null;
+  /** the TTD: from the fault's start to the first firing evaluation within [applied, healed + grace] */
+  ttdMs: number | null;
+  /** when Alertmanager's notification reached moat's webhook */
+  notifiedMs: number | null;
+  /** this TTD over the best of moat's own detectors on the same fault */
+  ratioToBest: number | null;
+}
+
+/** What a team's alert rules did in the run. */
+export interface AlertsRecord {
+  prometheus: { version: string; url: string | null; error?: string };
+  alertmanager: { url: string | null; notifications: number } | null;
+  rules: { name: string; file: string; line: number; expr: string; forMs: number }[];
+  episodes: AlertEpisodeRecord[];
+  detections: AlertDetection[];
+  /** rules that never fired within any fault they claim to cover */
+  blind: string[];
+  /** faults no rule fired for */
+  unpaged: string[];
+  /** the run's TSDB as Prometheus stored it (a snapshot), for `moat alerts replay` */
+  tsdb: string | null;
+}
+
 export type RunStatus = 'running' | 'completed' | 'failed' | 'aborted' | 'interrupted';
 
 /** The phases of a run, in order; the journal names the last one reached. */
@@ -196,6 +235,8 @@ export interface Journal {
   gates: GateResult[];
   verdict: { passed: boolean; reasons: string[] };
   cleanup: { ok: boolean; leftovers: string[] };
+  /** the team's alert rules, when the scenario has an `alerts:` section */
+  alerts?: AlertsRecord;
   error?: string;
 }
 

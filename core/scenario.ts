@@ -104,6 +104,41 @@ export interface GateSpec {
   thresholds: Threshold[];
 }
 
+/** One alerting rule of a team's Prometheus rule file, as moat scores it. */
+export interface AlertRule {
+  /** the alert's name (`alert:`) */
+  name: string;
+  file: string;
+  group: string;
+  /** 1-based line of the rule in its file */
+  line: number;
+  expr: string;
+  /** how long the expression must hold before the alert fires (`for:`; 0: at once) */
+  forMs: number;
+  /** how long it keeps firing after the expression stopped holding (`keep_firing_for:`, Prometheus 2.42) */
+  keepFiringForMs: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** the group's evaluation interval, when it sets one */
+  intervalMs?: number;
+}
+
+/**
+ * A team's own alerting: Prometheus rule files evaluated by a real Prometheus that scrapes what
+ * moat scrapes; optionally a real Alertmanager paging moat's webhook. Every alert is scored like a
+ * detector.
+ */
+export interface AlertsSpec {
+  /** the rule files, as absolute paths */
+  ruleFiles: string[];
+  /** their alerting rules, as read after promtool accepted them */
+  rules: AlertRule[];
+  evaluationIntervalMs: number;
+  alertmanager?: { groupWaitMs: number; groupIntervalMs: number; repeatIntervalMs: number };
+  /** alert name → the fault types (or fault ids) it claims to cover; an alert not named covers every fault */
+  covers: Record<string, string[]>;
+}
+
 /** A validated scenario: every duration in ms, every rate per second, every reference checked. */
 export interface Scenario {
   name: string;
@@ -118,6 +153,7 @@ export interface Scenario {
   faults: FaultSpec[];
   recoveryMs: number;
   gates: GateSpec[];
+  alerts?: AlertsSpec;
 }
 
 /** A path into the scenario document, e.g. `['faults', 0, 'target']`. */

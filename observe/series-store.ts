@@ -28,6 +28,13 @@ export class SeriesStore {
     return this.#series.size;
   }
 
+  /** Each series' newest point, without copying the rest: for endpoints that show the present. */
+  *latest(): Generator<{ name: string; labels: Record<string, string>; t: number; v: number }> {
+    for (const s of this.#series.values()) {
+      if (s.t.length > 0) yield { name: s.name, labels: s.labels, t: s.t[s.t.length - 1]!, v: s.v[s.v.length - 1]! };
+    }
+  }
+
   snapshot(): Series[] {
     return [...this.#series.values()].map((s) => ({ name: s.name, labels: { ...s.labels }, t: Float64Array.from(s.t), v: Float64Array.from(s.v) }));
   }

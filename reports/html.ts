@@ -24,6 +24,7 @@ export function renderHtml({ journal, series, evidence }: ReportInputs): string 
     section('Timeline', timelineBlock(journal)),
     section('Charts', chartsBlock(journal, series)),
     section('Detection', detectionBlock(journal)),
+    ...(journal.alerts ? [section('Team alert rules', alertsBlock(journal))] : []),
     section('Gates', gatesBlock(journal)),
     section('Data integrity and load', loadBlock(journal)),
     section('Fault evidence', faultEvidenceBlock(journal)),
@@ -240,6 +241,20 @@ function detectionBlock(journal: Journal): string {
   const errors = journal.detectorErrors.length === 0 ? '' : `<details><summary>Detector errors (${journal.detectorErrors.length})</summary>${table(['detector', 'series', 'error'], journal.detectorErrors.map((x) => [e(x.detector), e(x.series), e(x.error)]))}</details>`;
   return `<p class="muted">An alarm detects a fault when it falls in [applied, healed + ${e(ms(journal.graceMs))}]. Detectors were fitted on the warm-up only.</p>
 ${matrix}${byFault}${scores}${journal.baselineSources.length ? `<p>Trained on more than the warm-up:</p><ul>${journal.baselineSources.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : ''}${errors}<details><summary>Per watched series (${journal.seriesDetections.length})</summary>${perSeries}</details>`;
+}
+
+/** The team's alert rules beside moat's detectors: per fault, pending, firing (TTD) and paged, and the ratio to moat's best. */
+function alertsBlock(journal: Journal): string {
+  const alerts = journal.alerts!;
+  const summary = `<p>Evaluated by a real Prometheus ${e(alerts.prometheus.version)}${alerts.alertmanager ? ' with an Alertmanager paging moat' : ''}.${alerts.prometheus.error ? ` <span class="bad">${e(alerts.prometheus.error)}</span>` : ''}
+ Blind rules (fired for none of the faults they cover): ${alerts.blind.length ? alerts.blind.map((b) => `<span class="bad">${e(b)}</span>`).join(', ') : '<span class="ok">none</span>'}.
+ Unpaged faults: ${alerts.unpaged.length ? alerts.unpaged.map((u) => `<span class="bad">${e(u)}</span>`).join(', ') : '<span class="ok">none</span>'}.</p>`;
+  const rules = table(['rule', 'file', 'for', 'expression'], alerts.rules.map((r) => [e(r.name), e(`${r.file}:${r.line}`), e(ms(r.forMs)), `<code>${e(r.expr)}</code>`]), [2]);
+  const rows = table(['fault', 'rule', 'covers', 'pending', 'firing (TTD)', 'paged', 'x moat\'s best'], alerts.detections.map((d) => [
+    e(d.faultId), e(d.alert), d.covers ? 'yes' : '<span class="muted">no</span>', e(ms(d.pendingMs)),
+    d.ttdMs === null ? '<span class="bad">never</span>' : e(ms(d.ttdMs)), e(ms(d.notifiedMs)), d.ratioToBest === null ? '-' : e(`${d.ratioToBest.toFixed(1)}x`),
+  ]), [3, 4, 5, 6]);
+  return summary + rules + rows;
 }
 
 function gatesBlock(journal: Journal): string {

@@ -7,6 +7,8 @@ interface Case {
   timeSec: number;
   failure?: { message: string; body: string };
   error?: { message: string; body: string };
+  /** shown, not failed: what only a gate may turn into a failure (an alert rule that never fired) */
+  skipped?: { message: string; body: string };
 }
 
 /**
@@ -45,6 +47,13 @@ function suite(journal: Journal): { xml: string; cases: Case[]; failures: number
       ...(problems.length ? { failure: { message: `${fault.id}: ${problems.join('; ')}`, body: fault.verified.evidence.map((ev) => `${ev.ok ? 'ok' : 'FAILED'} [${ev.kind}] ${ev.detail}`).join('\n') } } : {}),
     });
   }
+  // each team alert rule on each fault it covers; one that never fired is skipped (its gates, if any, fail)
+  for (const d of journal.alerts?.detections.filter((x) => x.covers) ?? []) {
+    cases.push({
+      classname: `${prefix}.alerts`, name: `${d.alert} fires for ${d.faultId}`, timeSec: (d.ttdMs ?? 0) / 1000,
+      ...(d.ttdMs === null ? { skipped: { message: `${d.alert} never fired for ${d.faultId}`, body: `pending: ${d.pendingMs === null ? 'never' : `${d.pendingMs} ms`}` } } : {}),
+    });
+  }
   for (const gate of journal.gates) {
     cases.push({
       classname: `${prefix}.gates`, name: `${gate.metric} ${gate.threshold}`, timeSec: 0,
@@ -62,11 +71,12 @@ function suite(journal: Journal): { xml: string; cases: Case[]; failures: number
     const open = `    <testcase classname="${x(c.classname)}" name="${x(c.name)}" time="${c.timeSec.toFixed(3)}"`;
     if (c.failure) return `${open}>\n      <failure message="${x(c.failure.message)}" type="moat.gate">${x(c.failure.body)}</failure>\n    </testcase>`;
     if (c.error) return `${open}>\n      <error message="${x(c.error.message)}" type="moat.run">${x(c.error.body)}</error>\n    </testcase>`;
+    if (c.skipped) return `${open}>\n      <skipped message="${x(c.skipped.message)}">${x(c.skipped.body)}</skipped>\n    </testcase>`;
     return `${open}/>`;
   }).join('\n');
   const properties = [['runId', journal.runId], ['seed', String(journal.seed)], ['status', journal.status], ['verdict', journal.verdict.passed ? 'passed' : 'failed'], ['runDir', journal.runDir]]
     .map(([k, v]) => `      <property name="${x(k)}" value="${x(v)}"/>`).join('\n');
-  const xml = `  <testsuite name="${x(prefix)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0" time="${timeSec.toFixed(3)}" timestamp="${x(journal.startedAt.replace(/\.\d+Z$/, ''))}">
+  const xml = `  <testsuite name="${x(prefix)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${cases.filter((c) => c.skipped).length}" time="${timeSec.toFixed(3)}" timestamp="${x(journal.startedAt.replace(/\.\d+Z$/, ''))}">
     <properties>
 ${properties}
     </properties>

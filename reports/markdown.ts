@@ -82,6 +82,15 @@ export function renderMarkdown(journal: Journal): string {
     out.push('', `Detector errors (${journal.detectorErrors.length}):`, ...journal.detectorErrors.slice(0, 10).map((e) => `- ${cell(e.detector)} on ${cell(e.series)}: ${cell(e.error)}`));
   }
 
+  if (journal.alerts) {
+    const alerts = journal.alerts;
+    out.push('', '## Team alert rules', '', `Evaluated by a real Prometheus ${cell(alerts.prometheus.version)}${alerts.alertmanager ? ', paging moat through Alertmanager' : ''}${alerts.prometheus.error ? ` (${cell(alerts.prometheus.error)})` : ''}.`, '');
+    out.push(table(['fault', 'rule', 'covers', 'pending', 'firing (TTD)', 'paged', "x moat's best"], alerts.detections.map((d) => [
+      d.faultId, d.alert, d.covers ? 'yes' : 'no', ms(d.pendingMs), d.ttdMs === null ? 'never' : ms(d.ttdMs), ms(d.notifiedMs), d.ratioToBest === null ? '-' : `${d.ratioToBest.toFixed(1)}x`,
+    ])));
+    out.push('', `Blind rules: ${alerts.blind.length ? alerts.blind.map(cell).join(', ') : 'none'}. Unpaged faults: ${alerts.unpaged.length ? alerts.unpaged.map(cell).join(', ') : 'none'}.`);
+  }
+
   out.push('', '## Load', '');
   out.push(table(['load', 'op', 'requests', 'errors', 'availability', 'p50', 'p99', 'max'], journal.load.flatMap((l) => Object.entries(l.byOp).map(([op, o]) => [
     l.name, op, o.requests, o.errors, o.requests ? `${((1 - o.errors / o.requests) * 100).toFixed(2)}%` : '-', ms(o.p50Ms), ms(o.p99Ms), ms(o.maxMs),

@@ -1,11 +1,11 @@
 import { aggregate, compare, percentile } from '../core/thresholds.ts';
 import type { Series } from '../core/series.ts';
 import type { Detection, Alarm } from '../core/detection.ts';
-import type { FaultRecord, GateResult, LeaderChangeEvent, LoadSummary, TimelineEvent } from '../core/journal.ts';
+import type { AlertDetection, AlertEpisodeRecord, AlertsRecord, FaultRecord, GateResult, LeaderChangeEvent, LoadSummary, TimelineEvent } from '../core/journal.ts';
 import type { GateSpec } from './scenario/index.ts';
 import { GATE_METRICS } from './scenario/index.ts';
 import type { LoadResult } from '../load/index.ts';
-import type { Scenario } from '../core/scenario.ts';
+import type { AlertsSpec, Scenario } from '../core/scenario.ts';
 import type { Journal } from '../core/journal.ts';
 import { matchesSeries, seriesLabel } from '../core/series.ts';
 import { runDetectors, scoreAlarms, splitAt, earlierWarmups, loadImports, trainingFor } from '../detect/index.ts';
@@ -103,6 +103,7 @@ export interface GateInputs {
   detections: readonly Detection[];
   falseAlarms: readonly Alarm[];
   detectors: readonly string[];
+  alerts?: AlertsRecord;
 }
 
 /**
@@ -127,6 +128,11 @@ export function evaluateGates(gates: readonly GateSpec[], inputs: GateInputs): G
     }
   }
   return results;
+}
+
+/** The per-fault rows of the alert rules a gate names, for the faults each claims to cover. */
+function alertDetections(inputs: GateInputs, tags: Record<string, string>): AlertDetection[] {
+  return (inputs.alerts?.detections ?? []).filter((d) => (tags.alert === undefined || d.alert === tags.alert) && (tags.fault === undefined || d.faultId === tags.fault) && (d.covers || tags.fault !== undefined));
 }
 
 function formatValue(value: number, ratio: boolean): string {
@@ -163,6 +169,18 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
       return [loads.reduce((sum, l) => sum + (l.messages?.reordered ?? 0), 0)];
     case 'false_alarms':
       return [inputs.falseAlarms.filter((a) => tags.detector === undefined || a.detector === tags.detector).length];
+    case 'alert_ttd_ms':
+      return alertDetections(inputs, tags).map((d) => d.ttdMs ?? Number.POSITIVE_INFINITY);
+    case 'alert_pending_ms':
+      return alertDetections(inputs, tags).map((d) => d.pendingMs ?? Number.POSITIVE_INFINITY);
+    case 'alert_notified_ms':
+      return alertDetections(inputs, tags).map((d) => d.notifiedMs ?? Number.POSITIVE_INFINITY);
+    case 'alerts_blind':
+      return inputs.alerts ? [inputs.alerts.blind.length] : [];
+    case 'alert_false_alarms':
+      return inputs.alerts ? [inputs.falseAlarms.filter((a) => a.detector.startsWith('alert:') && (tags.alert === undefined || a.detector === alertDetector(tags.alert))).length] : [];
+    case 'alert_unpaged_faults':
+      return inputs.alerts ? [inputs.alerts.unpaged.length] : [];
     default:
       return [];
   }
@@ -238,9 +256,88 @@ export async function analyze(run: RunContext): Promise<void> {
     const agreedAt = run.leaderAgreedAt.find((a) => a.t >= fault.healedAt! && a.agreed)?.t ?? null;
     fault.recoveryMs = recoveryAfter(fault.healedAt, errorSeries, warmupEndsAt, agreedAt);
   }
+  if (journal.alerts && scenario.alerts) analyzeAlerts(run, windows, lastT);
   journal.load = run.loadResults.map(summarizeLoad);
-  journal.gates = evaluateGates(scenario.gates, { loads: run.loadResults, faults: journal.faults, detections: journal.detections, falseAlarms: journal.falseAlarms, detectors: journal.detectors });
+  journal.gates = evaluateGates(scenario.gates, { loads: run.loadResults, faults: journal.faults, detections: journal.detections, falseAlarms: journal.falseAlarms, detectors: journal.detectors, ...(journal.alerts ? { alerts: journal.alerts } : {}) });
   journal.verdict = verdictOf(journal);
+}
+
+/** The detector name an alert rule is scored under, beside moat's own. */
+export function alertDetector(alert: string): string {
+  return `alert:${alert}`;
+}
+
+/** What scoring a team's alert rules needs: their episodes, the faults, and moat's own detections to compare with. */
+export interface AlertScoringInputs {
+  spec: Pick<AlertsSpec, 'rules' | 'covers'>;
+  episodes: readonly AlertEpisodeRecord[];
+  windows: readonly { id: string; appliedAt: number; healedAt: number }[];
+  faults: readonly Pick<FaultRecord, 'id' | 'type'>[];
+  graceMs: number;
+  lastT: number;
+  /** moat's own detections, for the ratio to the best of them on each fault */
+  moatDetections: readonly Detection[];
+  notifications: readonly { alert: string; status: 'firing' | 'resolved'; t: number }[];
+}
+
+/**
+ * A team's alert rules, scored like detectors: each firing episode's first firing evaluation is an
+ * alarm of `alert:<name>`, judged from t = 0 (a rule that fires in steady state is a false alarm),
+ * and the TTD, pending time and page time of each rule are kept per fault, with its ratio to the
+ * best of moat's own detectors on that fault. A rule is blind when it fired for none of the faults
+ * it claims to cover; a fault is unpaged when no rule fired for it. Pure: the live run and
+ * `moat alerts replay` score the same way.
+ */
+export function scoreAlerts(inputs: AlertScoringInputs): { alarms: Alarm[]; scores: ReturnType<typeof scoreAlarms>; detections: AlertDetection[]; blind: string[]; unpaged: string[]; detectors: string[] } {
+  const { spec, windows, graceMs } = inputs;
+  const names = [...new Set(spec.rules.map((r) => r.name))];
+  const label = (e: { alert: string; labels: Record<string, string> }) => seriesLabel({ name: 'ALERTS', labels: { ...e.labels, alertname: e.alert } });
+  const alarms = inputs.episodes.filter((e) => e.firingAt !== null).map((e) => ({ detector: alertDetector(e.alert), series: label(e), t: e.firingAt!, score: 1 }));
+  const scores = scoreAlarms({ faults: windows, alarms, detectors: names.map(alertDetector), series: [...new Set(alarms.map((a) => a.series))], graceMs, judgedFrom: 0, judgedUntil: inputs.lastT });
+  const covers = (alert: string, fault: { id: string; type: string }) => {
+    const claims = [...(spec.covers[alert] ?? []), ...(spec.rules.find((r) => r.name === alert)?.annotations.covers ?? '').split(',').map((c) => c.trim()).filter(Boolean)];
+    return claims.length === 0 || claims.includes(fault.type) || claims.includes(fault.id);
+  };
+  const inWindow = (t: number, w: { appliedAt: number; healedAt: number }) => t >= w.appliedAt && t <= w.healedAt + graceMs;
+  const detections = windows.flatMap((window) => {
+    const fault = inputs.faults.find((f) => f.id === window.id) ?? { id: window.id, type: '' };
+    const moatBest = Math.min(...inputs.moatDetections.filter((d) => d.faultId === window.id && d.ttdMs !== null).map((d) => d.ttdMs!));
+    return names.map((alert): AlertDetection => {
+      const ttdMs = scores.detections.find((d) => d.faultId === window.id && d.detector === alertDetector(alert))?.ttdMs ?? null;
+      const pending = inputs.episodes.filter((e) => e.alert === alert && inWindow(e.pendingAt, window)).map((e) => e.pendingAt).sort((a, b) => a - b)[0];
+      const notified = inputs.notifications.filter((n) => n.alert === alert && n.status === 'firing' && inWindow(n.t, window)).map((n) => n.t).sort((a, b) => a - b)[0];
+      return {
+        faultId: window.id, alert, covers: covers(alert, fault),
+        pendingMs: pending === undefined ? null : pending - window.appliedAt, ttdMs,
+        notifiedMs: notified === undefined ? null : notified - window.appliedAt,
+        ratioToBest: ttdMs === null || !Number.isFinite(moatBest) ? null : ttdMs / Math.max(moatBest, 1),
+      };
+    });
+  });
+  const blind = names.filter((alert) => !detections.some((d) => d.alert === alert && d.covers && d.ttdMs !== null));
+  const unpaged = windows.map((w) => w.id).filter((id) => !detections.some((d) => d.faultId === id && d.ttdMs !== null));
+  return { alarms, scores, detections, blind, unpaged, detectors: names.map(alertDetector) };
+}
+
+/** The team's alert rules in a live run: scored, then joined to the journal beside moat's detectors. */
+function analyzeAlerts(run: RunContext, windows: readonly { id: string; appliedAt: number; healedAt: number }[], lastT: number): void {
+  const { journal } = run;
+  const record = journal.alerts!;
+  const result = scoreAlerts({
+    spec: run.scenario.alerts!, episodes: record.episodes, windows, faults: journal.faults, graceMs: journal.graceMs, lastT,
+    moatDetections: journal.detections, notifications: run.alertNotifications,
+  });
+  journal.detectors.push(...result.detectors);
+  journal.alarms.push(...result.alarms);
+  journal.detections.push(...result.scores.detections);
+  journal.seriesDetections.push(...result.scores.seriesDetections);
+  journal.falseAlarms.push(...result.scores.falseAlarms);
+  journal.detectorScores.push(...result.scores.detectors);
+  for (const alarm of result.alarms) journal.timeline.push({ t: alarm.t, kind: 'alarm', detail: `${alarm.detector} firing (${alarm.series})` });
+  journal.timeline.sort((a, b) => a.t - b.t);
+  record.detections = result.detections;
+  record.blind = result.blind;
+  record.unpaged = result.unpaged;
 }
 
 /** Passed only when the run completed, every fault was applied, verified and healed, the read-back worked, every gate held and nothing was left behind. */

@@ -17,6 +17,7 @@ import { fanOut, type RunObserver } from './observers.ts';
 import { describePlan } from './plan.ts';
 import { MOAT_VERSION } from './versions.ts';
 import { JournalWriter } from './journal-writer.ts';
+import type { Alerting } from './phases/alerts.ts';
 
 export interface RunOptions {
   scenarioFile: string;
@@ -74,6 +75,10 @@ export class RunContext {
   bpf: BpfObserver | undefined;
   otlp: OtlpReceiver | undefined;
   readonly stops: (() => Promise<void>)[] = [];
+  /** the team's alerting (a real Prometheus, maybe an Alertmanager), when the scenario has `alerts:` */
+  alerting: Alerting | undefined;
+  /** what Alertmanager delivered to moat's webhook, on the run clock */
+  alertNotifications: { alert: string; status: 'firing' | 'resolved'; t: number }[] = [];
   readonly leaderAgreedAt: { t: number; agreed: boolean }[] = [];
 
   readonly #writer: JournalWriter;

@@ -2,4 +2,4 @@ export { runScenario, checkEnvironment, describePlan, runLengthMs, type RunOptio
 export { loadScenarioFile, parseScenario, parseTarget, GATE_METRICS, type ParseOptions } from './scenario/index.ts';
 export { progressObserver, fanOut, type RunObserver } from './observers.ts';
 export { FakeClock, realClock, type Clock } from './clock.ts';
-export { evaluateGates, summarizeLoad, verdictOf } from './analyze.ts';
+export { evaluateGates, summarizeLoad, verdictOf, scoreAlerts, alertDetector } from './analyze.ts';

@@ -15,6 +15,7 @@ export function describePlan(scenario: Scenario): string[] {
     `warm-up: ${formatMs(scenario.baseline.warmupMs)}, detectors fitted on it: ${scenario.baseline.detectors.map(describeDetector).join('; ')}`,
     ...(scenario.baseline.sources.runs ? [`baseline also from the warm-ups of the last ${scenario.baseline.sources.runs.last} completed runs in ${scenario.baseline.sources.runs.dir}`] : []),
     ...(scenario.baseline.sources.imports ?? []).map((i) => `baseline for ${i.series} imported from ${i.file}${i.scale === 1 ? '' : ` x ${i.scale}`}`),
+    ...(scenario.alerts ? [`alerts: ${scenario.alerts.rules.length} rules (${[...new Set(scenario.alerts.rules.map((r) => r.file))].join(', ')}) evaluated every ${formatMs(scenario.alerts.evaluationIntervalMs)} by a real Prometheus scraping what moat scrapes${scenario.alerts.alertmanager ? `; an Alertmanager (group_wait ${formatMs(scenario.alerts.alertmanager.groupWaitMs)}) pages moat's webhook` : ''}; each rule scored like a detector`] : []),
     ...scenario.faults.map((f) => faultTypeOf(f).describe(f)),
     `recovery: ${formatMs(scenario.recoveryMs)} after the last heal, then every acknowledged write${scenario.load.some((l) => l.kind === 'kafka') ? ' and message' : ''} is read back`,
     ...scenario.gates.map((g) => `gate ${g.selector.source}: ${g.thresholds.map((t) => t.source).join(', ')}`),

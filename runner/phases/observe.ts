@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.ts';
 import { BpfObserver, bpfAvailability, isBpfProbe } from '../../bpf/index.ts';
-import { OtlpReceiver, Scraper } from '../../observe/index.ts';
+import { OtlpReceiver, PrometheusServer, Scraper } from '../../observe/index.ts';
+import { startAlerting } from './alerts.ts';
 import { serviceKindOf } from '../../twin/index.ts';
 import type { RunContext } from '../context.ts';
 import { pollLeaders } from '../leaders.ts';
@@ -31,9 +32,26 @@ export async function startObservation(run: RunContext): Promise<void> {
     run.scraper.start(scenario.observe.intervalMs);
   }
   run.stops.push(pollLeaders(twin, run.clock, (service, from, to, term) => run.recordLeaderChange({ service, from, to, term }), (t, agreed) => run.leaderAgreedAt.push({ t, agreed }), run.store));
+  if (scenario.alerts) await startTeamAlerting(run);
   for (const service of twin.services.values()) {
     const stop = service.observe?.({ store: run.store, now: () => run.now(), intervalMs: scenario.observe.intervalMs, leaderChange: (change) => run.recordLeaderChange(change) });
     if (stop) run.stops.push(stop);
+  }
+}
+
+/** The team's rules through a real Prometheus; a failure to start one fails the run (the gates need it). */
+async function startTeamAlerting(run: RunContext): Promise<void> {
+  const alerts = run.scenario.alerts!;
+  run.journal.alerts = {
+    prometheus: { version: await PrometheusServer.version(), url: null }, alertmanager: alerts.alertmanager ? { url: null, notifications: 0 } : null,
+    rules: alerts.rules.map((r) => ({ name: r.name, file: r.file, line: r.line, expr: r.expr, forMs: r.forMs })),
+    episodes: [], detections: [], blind: [], unpaged: [], tsdb: null,
+  };
+  const alerting = await run.activity('alerting', () => startAlerting(run), { output: (a) => ({ prometheus: a?.prometheus.url, alertmanager: a?.alertmanager?.address }) });
+  run.alerting = alerting;
+  if (alerting) {
+    run.journal.alerts.prometheus.url = alerting.prometheus.url;
+    if (run.journal.alerts.alertmanager && alerting.alertmanager) run.journal.alerts.alertmanager.url = `http://${alerting.alertmanager.address}`;
   }
 }
 

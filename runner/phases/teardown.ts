@@ -3,6 +3,7 @@ import { readLedgerFile, runCleanup } from '../../core/resources.ts';
 import { RESOURCE_HANDLERS } from '../../twin/index.ts';
 import type { LoadResult } from '../../load/index.ts';
 import type { RunContext } from '../context.ts';
+import { stopAlerting } from './alerts.ts';
 
 /**
  * Runs whatever happened before: heal every active fault, stop the loads (keeping what they
@@ -33,6 +34,7 @@ export async function tearDown(run: RunContext): Promise<void> {
     for (const point of load.series()) run.store.append(point.name, point.labels, point.t, point.v);
     load.close();
   }
+  if (run.alerting) await stopAlerting(run, run.alerting);
   await run.scraper?.stop();
   await Promise.all(run.stops.map((stop) => stop()));
   await run.bpf?.stop().catch((error: unknown) => journal.cleanup.leftovers.push(`bpftrace: ${errorMessage(error)}`));

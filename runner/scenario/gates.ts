@@ -10,4 +10,10 @@ export const GATE_METRICS: Record<string, { tags: string[]; ratio: boolean; desc
   duplicated_messages: { tags: ['load'], ratio: false, description: 'message loads: extra copies of a message in the log after heal' },
   reordered_messages: { tags: ['load'], ratio: false, description: 'message loads: messages stored after one sent later, in the same partition' },
   false_alarms: { tags: ['detector'], ratio: false, description: 'alarms outside every fault window' },
+  alert_ttd_ms: { tags: ['alert', 'fault'], ratio: false, description: 'a team alert rule: time from a fault it covers to its first firing evaluation (never fired counts as infinite)' },
+  alert_pending_ms: { tags: ['alert', 'fault'], ratio: false, description: 'a team alert rule: time from a fault it covers to pending' },
+  alert_notified_ms: { tags: ['alert', 'fault'], ratio: false, description: 'a team alert rule: time from a fault it covers to Alertmanager\'s notification reaching moat' },
+  alerts_blind: { tags: [], ratio: false, description: 'team alert rules that fired for none of the faults they claim to cover' },
+  alert_false_alarms: { tags: ['alert'], ratio: false, description: 'team alert rules firing outside every fault window (plus grace), from t = 0' },
+  alert_unpaged_faults: { tags: [], ratio: false, description: 'faults no team alert rule fired for' },
 };

@@ -6,12 +6,13 @@ import { parseDurationMs, parseRatePerSec } from '../../core/units.ts';
 import { parseSelector, parseThreshold } from '../../core/thresholds.ts';
 import { isInside, readRegularFile } from '../../core/files.ts';
 import { readSeriesImport } from '../../core/series-import.ts';
-import { memberNames, type BaselineSources, type DetectorKindName, type FaultSpec, type FaultTypeName, type GateSpec, type LoadKindName, type LoadSpec, type Scenario, type ScenarioCheck, type ServiceKindName, type ServiceSpec, type TargetSpec } from '../../core/scenario.ts';
+import { memberNames, type AlertRule, type AlertsSpec, type BaselineSources, type DetectorKindName, type FaultSpec, type FaultTypeName, type GateSpec, type LoadKindName, type LoadSpec, type Scenario, type ScenarioCheck, type ServiceKindName, type ServiceSpec, type TargetSpec } from '../../core/scenario.ts';
 import { SERVICE_KINDS, serviceKindOf } from '../../twin/index.ts';
 import { LOAD_KINDS } from '../../load/index.ts';
 import { FAULT_TYPES } from '../../injectors/index.ts';
 import { DETECTOR_KINDS } from '../../detect/index.ts';
 import { BPF_PROBES } from '../../bpf/index.ts';
+import { checkRuleFile, readAlertRules, MAX_RULE_FILE_BYTES } from '../../observe/index.ts';
 import { scenarioDocument, type ScenarioDocument } from './schema.ts';
 import { GATE_METRICS } from './gates.ts';
 
@@ -301,6 +302,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
       report(['gates', metricSource], `unknown metric ${JSON.stringify(selector.metric)} (expected one of ${Object.keys(GATE_METRICS).join(', ')})`);
       continue;
     }
+    if (selector.metric.startsWith('alert') && !document.alerts) report(['gates', metricSource], `${selector.metric} needs an alerts: section (the team's rule files)`);
     for (const tag of Object.keys(selector.tags)) {
       if (!known.tags.includes(tag)) report(['gates', metricSource], `metric ${selector.metric} has no tag ${JSON.stringify(tag)} (tags: ${known.tags.join(', ') || 'none'})`);
     }
@@ -312,17 +314,60 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     gates.push({ selector, thresholds: thresholds.filter((t) => typeof t !== 'string') });
   }
 
+  const intervalMs = check.duration(document.observe.interval, ['observe', 'interval']);
+  const alerts = document.alerts ? buildAlerts(document.alerts, intervalMs, faults, check) : undefined;
   return {
     name: document.name,
     ...(document.description === undefined ? {} : { description: document.description }),
+    ...(alerts ? { alerts } : {}),
     ...(document.seed === undefined ? {} : { seed: document.seed }),
     twin: { backend: document.twin.backend, services },
     load,
-    observe: { intervalMs: check.duration(document.observe.interval, ['observe', 'interval']), prometheus, bpf },
+    observe: { intervalMs, prometheus, bpf },
     baseline: { warmupMs, detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}), sources: baselineSources(document.baseline, baseDir, check) },
     faults,
     recoveryMs: check.duration(document.recovery, ['recovery'], { positive: false }),
     gates,
+  };
+}
+
+/**
+ * The team's alert rules: each file must be a regular file in the scenario's folder that
+ * `promtool check rules` accepts (its problems are listed with the rule file's own line); `covers`
+ * may only name alerts of those files and fault types or ids of this scenario.
+ */
+function buildAlerts(document: NonNullable<ScenarioDocument['alerts']>, observeIntervalMs: number, faults: readonly FaultSpec[], check: ScenarioCheck): AlertsSpec {
+  const ruleFiles: string[] = [];
+  const rules: AlertRule[] = [];
+  document.rules.forEach((source, i) => {
+    const path = ['alerts', 'rules', i];
+    const file = check.file(source, path);
+    if (!file) return;
+    try {
+      readRegularFile(file, MAX_RULE_FILE_BYTES);
+    } catch (error) {
+      check.report(path, `cannot use ${source}: ${(error as Error).message}`);
+      return;
+    }
+    const problems = checkRuleFile(file, source);
+    for (const problem of problems) check.report(path, `${problem.file}${problem.line === undefined ? '' : `:${problem.line}`}: ${problem.message}`);
+    if (problems.length > 0) return;
+    ruleFiles.push(file);
+    rules.push(...readAlertRules(file, source));
+  });
+  const evaluationIntervalMs = document.evaluationInterval === undefined ? observeIntervalMs : check.duration(document.evaluationInterval, ['alerts', 'evaluationInterval']);
+  const names = new Set(rules.map((r) => r.name));
+  const scope = new Set([...faults.map((f) => f.type), ...faults.map((f) => f.id)]);
+  for (const [alert, covered] of Object.entries(document.covers)) {
+    if (ruleFiles.length === document.rules.length && !names.has(alert)) check.report(['alerts', 'covers', alert], `no alert named ${JSON.stringify(alert)} in the rule files (alerts: ${[...names].join(', ') || 'none'})`);
+    covered.forEach((what, j) => {
+      if (!scope.has(what)) check.report(['alerts', 'covers', alert, j], `expected a fault type or fault id of this scenario (${[...scope].join(', ')}), saw ${JSON.stringify(what)}`);
+    });
+  }
+  const am = document.alertmanager;
+  return {
+    ruleFiles, rules, evaluationIntervalMs, covers: document.covers,
+    ...(am ? { alertmanager: { groupWaitMs: check.duration(am.groupWait, ['alerts', 'alertmanager', 'groupWait']), groupIntervalMs: check.duration(am.groupInterval, ['alerts', 'alertmanager', 'groupInterval']), repeatIntervalMs: check.duration(am.repeatInterval, ['alerts', 'alertmanager', 'repeatInterval']) } } : {}),
   };
 }
 

@@ -56,6 +56,17 @@ export const scenarioDocument = z.strictObject({
   faults: z.array(faultDocument).min(1),
   recovery: text.default('20s'),
   gates: z.record(text, z.array(text).min(1)).default({}),
+  /** a team's own Prometheus alert rules, evaluated by a real Prometheus and scored like detectors */
+  alerts: z.strictObject({
+    /** Prometheus rule files (as teams keep them), relative to the scenario */
+    rules: z.array(text).min(1),
+    /** how often Prometheus evaluates them (default: observe.interval) */
+    evaluationInterval: text.optional(),
+    /** a real Alertmanager, routing every alert to moat's webhook with these timings (Alertmanager's defaults: 30s, 5m, 4h) */
+    alertmanager: z.strictObject({ groupWait: text.default('30s'), groupInterval: text.default('5m'), repeatInterval: text.default('4h') }).optional(),
+    /** alert name -> the fault types or fault ids it claims to cover (default: every fault) */
+    covers: z.record(text, z.array(text).min(1)).default({}),
+  }).optional(),
 });
 
 export type ScenarioDocument = z.output<typeof scenarioDocument>;
