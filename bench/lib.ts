@@ -31,3 +31,8 @@ export function report(rows: { name: string; measured: number; target?: number; 
     process.stdout.write(`${row.name.padEnd(width)}  ${measured.padStart(14)}  target ${row.lowerIsBetter === false ? '>=' : '<'} ${row.target} ${row.unit}  ratio ${ratio.toFixed(2)} ${ratio >= 1 ? '(meets)' : '(MISSES)'}\n`);
   }
 }
+
+/** The process's peak resident set so far, MiB (benchmarks print it beside their times). */
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}

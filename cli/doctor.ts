@@ -29,9 +29,12 @@ export async function doctor(): Promise<number> {
     ['java', 'Java 17+: Kafka twins', false],
     ['redis-server', 'redis-server: redis services', false],
     ['go', 'Go: builds the ledger service and Toxiproxy', false],
+    ['prometheus', 'Prometheus: scenarios with alerts: rules', false],
+    ['promtool', 'promtool: checks alert rule files', false],
+    ['prometheus-alertmanager', 'Alertmanager: alerts: with a route', false],
   ] as const) {
     const path = (await which(program)) ?? (program === 'go' && existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-    const apt: Record<string, string> = { ip: 'iproute2', nft: 'nftables', etcd: 'etcd-server', etcdctl: 'etcd-client', java: 'openjdk-17-jdk-headless' };
+    const apt: Record<string, string> = { ip: 'iproute2', nft: 'nftables', etcd: 'etcd-server', etcdctl: 'etcd-client', java: 'openjdk-17-jdk-headless', promtool: 'prometheus' };
     add(program, path !== undefined, path ? `${path} (${why})` : `missing (${why}); ${program === 'go' ? 'install the Go toolchain' : `apt-get install ${apt[program] ?? program}`}`, needed);
   }
   try {

@@ -314,6 +314,10 @@ export const processHandler: ResourceHandler<Extract<Resource, { kind: 'process'
     const stat = procStat(resource.pid);
     // gone, another process now, or a zombie (exited, its parent gone): undo says so
     if (!stat || stat.startTime !== resource.startTime || stat.state === 'Z') return undefined;
+    if (stat.kernelThread) return `pid ${resource.pid} is a kernel thread`;
+    // a process moat started that is exiting (bpftrace detaching its probes after moat was
+    // killed) has an empty command line; its pid and start time are what name it, and undo waits
+    if (stat.exiting) return undefined;
     const inNetns = resource.netns !== undefined && existsSync(`/run/netns/${resource.netns}`) && netnsOf(resource.pid) === `net:[${statSync(`/run/netns/${resource.netns}`).ino}]`;
     let cmdline = '';
     try {
@@ -328,6 +332,7 @@ export const processHandler: ResourceHandler<Extract<Resource, { kind: 'process'
     const stat = procStat(resource.pid);
     if (!stat || stat.startTime !== resource.startTime) return `pid ${resource.pid} already gone`;
     if (stat.state === 'Z') return `pid ${resource.pid} already exited`;
+    if (stat.exiting) return `pid ${resource.pid} already exiting`;
     process.kill(resource.pid, 'SIGKILL');
     return `killed pid ${resource.pid}`;
   },

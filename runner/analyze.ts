@@ -168,7 +168,8 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
     case 'reordered_messages':
       return [loads.reduce((sum, l) => sum + (l.messages?.reordered ?? 0), 0)];
     case 'false_alarms':
-      return [inputs.falseAlarms.filter((a) => tags.detector === undefined || a.detector === tags.detector).length];
+      // moat's detectors; a team's rules have alert_false_alarms
+      return [inputs.falseAlarms.filter((a) => (tags.detector === undefined ? !a.detector.startsWith('alert:') : a.detector === tags.detector)).length];
     case 'alert_ttd_ms':
       return alertDetections(inputs, tags).map((d) => d.ttdMs ?? Number.POSITIVE_INFINITY);
     case 'alert_pending_ms':

@@ -3,3 +3,4 @@ export { loadScenarioFile, parseScenario, parseTarget, GATE_METRICS, type ParseO
 export { progressObserver, fanOut, type RunObserver } from './observers.ts';
 export { FakeClock, realClock, type Clock } from './clock.ts';
 export { evaluateGates, summarizeLoad, verdictOf, scoreAlerts, alertDetector } from './analyze.ts';
+export { replayAlerts, type ReplayResult } from './alerts-replay.ts';

@@ -2,7 +2,8 @@
 # Installs what moat and its tests need, once: npm packages (with the pinned Node 24), the
 # Debian packages of the twin (etcd, nftables, iproute2, Java 17 and Maven for Kafka), the Kafka
 # jars (scripts/install-kafka.sh, cached in ~/.cache/moat), and what the report tests use
-# (chromium to render the HTML report, libxml2-utils to check JUnit against its schema), and
+# (chromium to render the HTML report, libxml2-utils to check JUnit against its schema),
+# Prometheus and Alertmanager for scenarios' alert rules (their daemons are not started), and
 # bpftrace with tracefs mounted for the eBPF probes. Idempotent: a second run changes nothing.
 # Packages come from the machine's own apt and npm configuration; no mirror is named here.
 set -euo pipefail
@@ -13,7 +14,7 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace [java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless [mvn]=maven [redis-server]=redis-server )
+declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace [java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless [mvn]=maven [redis-server]=redis-server [prometheus]=prometheus [promtool]=prometheus [prometheus-alertmanager]=prometheus-alertmanager )
 missing=()
 for program in "${!package_for[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${package_for[$program]}")
@@ -28,7 +29,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   # shellcheck disable=SC2207
   missing=($(printf '%s\n' "${missing[@]}" | sort -u))
+  # the packages' own daemons (redis, Prometheus, Alertmanager listening on every interface) must
+  # not start: moat starts its own copies inside the twin. policy-rc.d 101 tells invoke-rc.d "no".
+  policy_guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy_guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > "$policy_guard" && chmod 755 "$policy_guard"
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -z "$policy_guard" ] || rm -f "$policy_guard"
 fi
 
 # moat builds namespaces, bridges and nftables tables: that needs root.

@@ -147,6 +147,8 @@ abstract class ServiceMover<S extends EtcdCluster | KafkaCluster> {
 
 class EtcdMover extends ServiceMover<EtcdCluster> implements Mover {
   readonly label = `${this.spec.service} leadership`;
+  /** every member a transfer was asked for, from the moment it is asked (a transfer's reply may come after leadership moved) */
+  readonly #askedFor = new Set<string>();
 
   async precheck(): Promise<void> {
     if ((await this.service.leader()).leader === null) throw new InjectionError(`leader-churn ${this.spec.id}: ${this.spec.service} has no leader to move`);
@@ -164,6 +166,7 @@ class EtcdMover extends ServiceMover<EtcdCluster> implements Mover {
     const started = performance.now();
     try {
       if (!targetId) throw new InjectionError(`member id of ${to} unknown`);
+      this.#askedFor.add(to);
       acted();
       const response = await fetch(`${this.service.member(view.leader).clientUrl}/v3/maintenance/transfer-leadership`, {
         method: 'POST', body: JSON.stringify({ targetID: targetId }), signal: AbortSignal.timeout(5000),
@@ -177,11 +180,11 @@ class EtcdMover extends ServiceMover<EtcdCluster> implements Mover {
   }
 
   async now(moves: readonly Move[]): Promise<Evidence> {
-    const movedTo = new Set(moves.filter((m) => m.ok).map((m) => m.to));
-    // a move may be under way right now: any member moat handed leadership to counts
     const view = await this.service.leader();
-    const ok = view.leader !== null && movedTo.has(view.leader);
-    return { t: this.context.now(), kind: 'leader', ok, detail: `${this.spec.service} is led by ${view.leader ?? 'nobody'} (moved to so far: ${[...movedTo].join(', ') || 'none'})` };
+    // read after the view: a move under way (asked for, its reply not yet back) counts too
+    const movedTo = new Set([...moves.filter((m) => m.ok).map((m) => m.to), ...this.#askedFor]);
+    const ok = view.leader !== null && moves.some((m) => m.ok) && movedTo.has(view.leader);
+    return { t: this.context.now(), kind: 'leader', ok, detail: `${this.spec.service} is led by ${view.leader ?? 'nobody'} (moat handed leadership to: ${[...movedTo].sort().join(', ') || 'none'})` };
   }
 }
 

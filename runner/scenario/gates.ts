@@ -9,7 +9,7 @@ export const GATE_METRICS: Record<string, { tags: string[]; ratio: boolean; desc
   lost_writes: { tags: ['load'], ratio: false, description: 'acknowledged writes missing or changed after heal' },
   duplicated_messages: { tags: ['load'], ratio: false, description: 'message loads: extra copies of a message in the log after heal' },
   reordered_messages: { tags: ['load'], ratio: false, description: 'message loads: messages stored after one sent later, in the same partition' },
-  false_alarms: { tags: ['detector'], ratio: false, description: 'alarms outside every fault window' },
+  false_alarms: { tags: ['detector'], ratio: false, description: "alarms of moat's detectors outside every fault window" },
   alert_ttd_ms: { tags: ['alert', 'fault'], ratio: false, description: 'a team alert rule: time from a fault it covers to its first firing evaluation (never fired counts as infinite)' },
   alert_pending_ms: { tags: ['alert', 'fault'], ratio: false, description: 'a team alert rule: time from a fault it covers to pending' },
   alert_notified_ms: { tags: ['alert', 'fault'], ratio: false, description: 'a team alert rule: time from a fault it covers to Alertmanager\'s notification reaching moat' },
