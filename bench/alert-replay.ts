@@ -1,7 +1,8 @@
 // How fast a team iterates on its rules: `moat alerts replay` of etcd's published rules over 10
-// recorded runs (each a leader isolation of 60 s with a real Prometheus, recorded once into
-// ~/.cache/moat/bench-alert-runs, or $MOAT_CACHE), median of 3 replays (in this process, the same
-// code `moat alerts replay` runs, so the peak RSS printed is the replay's). Target: under 10 s.
+// recorded runs (each a leader isolation of 90 s, long enough for etcdNoLeader's `for: 1m`, with a
+// real Prometheus, recorded once into ~/.cache/moat/bench-alert-runs-90s, or $MOAT_CACHE), median
+// of 3 replays (in this process, the same code `moat alerts replay` runs, so the peak RSS printed
+// is the replay's). Target: under 10 s.
 // Run: node bench/alert-replay.ts [runs]
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { median, peakRssMiB } from './lib.ts';
 
 const count = Number(process.argv[2] ?? 10);
 const root = new URL('..', import.meta.url).pathname;
-const cache = join(process.env.MOAT_CACHE ?? join(homedir(), '.cache', 'moat'), 'bench-alert-runs');
+const cache = join(process.env.MOAT_CACHE ?? join(homedir(), '.cache', 'moat'), 'bench-alert-runs-90s');
 const rules = join(root, 'scenarios', 'rules', 'etcd.yaml');
 mkdirSync(cache, { recursive: true });
 const recorded = () => readdirSync(cache).filter((d) => existsSync(join(cache, d, 'journal.json')) && existsSync(join(cache, d, 'prometheus')));
@@ -25,7 +26,7 @@ load: [{ name: kv, kind: etcd-kv, target: etcd, rate: 50/s, client: { requireLea
 observe: { interval: 1s, bpf: [] }
 baseline: { warmup: 20s, detectors: [robust-z] }
 alerts: { rules: [rules/etcd.yaml] }
-faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 20s, duration: 60s }]
+faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 20s, duration: 90s }]
 recovery: 10s
 `);
   const stateDir = mkdtempSync(join(tmpdir(), 'moat-bench-state-'));

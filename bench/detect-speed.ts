@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import type { Series } from '../core/series.ts';
 import { SeededRandom } from '../core/random.ts';
-import { createDetector, defaultSpec, loadAugurs, type DetectorSpec } from '../detect/index.ts';
+import { alarmsOf, createDetector, defaultSpec, loadAugurs, type DetectorSpec } from '../detect/index.ts';
 import { median } from './lib.ts';
 
 const sizes = (process.argv[2] ?? '1000,10000,100000').split(',').map(Number);
@@ -36,12 +36,12 @@ for (const spec of specs) {
     const warm = series(1000);
     const warmDetector = createDetector(spec, { augurs, epochMs: Date.UTC(2026, 0, 5) });
     warmDetector.fit(warm.train);
-    warmDetector.score(warm.test);
+    alarmsOf(warmDetector, warm.test);
     for (let r = 0; r < (n >= 100_000 ? 1 : reps); r++) {
       const started = performance.now();
       const detector = createDetector(spec, { augurs, epochMs: Date.UTC(2026, 0, 5) });
       detector.fit(train);
-      detector.score(test);
+      alarmsOf(detector, test);
       times.push((performance.now() - started) / 1000);
     }
     ours[spec.name]![n] = median(times);

@@ -25,8 +25,12 @@ usage:
   moat report <run-dir> [--markdown]
   moat bundle <run-dir> [--out FILE.tar.gz]
   moat verify-bundle <FILE.tar.gz>
-  moat detect <series.csv|.json> [--detector robust-z|mstl|prophet] [--train-until T] [--windows a..b,c..d] [--json]
-              [--level L] [--threshold Z] [--rule k/m|consecutive:N|breach] [--direction both|up|down] [--period D]... [--grace D]
+  moat detect <series.csv|.json> [--detector robust-z|mstl|prophet|esd|knn|ensemble] [--mode fitted|online] [--train-until T]
+              [--windows a..b,c..d] [--scores FILE] [--json] [--level L] [--threshold Z] [--alpha A] [--consensus N]
+              [--rule k/m|consecutive:N|for:D|breach] [--direction both|up|down] [--period D]... [--grace D]
+              [--window D] [--refit-every N] [--adapt-after D]
+  moat detect bench <corpus-dir> [--detector KIND]... [--mode fitted|online|both] [--json]
+  moat detect corpus <dir> [--seed N] [--files N]
   moat alerts replay <rules.yaml> <run-dir>... [--json] [--step D]
   moat cleanup [--dry-run]
   moat doctor

@@ -223,6 +223,8 @@ export interface Journal {
   baselineSources: string[];
   /** a detector that could not fit or judge a series, and why */
   detectorErrors: { detector: string; series: string; error: string }[];
+  /** online detectors: where a level that stayed became the new normal (ms since t = 0; absent when none did) */
+  detectorAdaptations?: { detector: string; series: string; t: number; afterMs: number }[];
   graceMs: number;
   alarms: Alarm[];
   /** per fault x detector: the first alarm on any watched series */

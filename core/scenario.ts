@@ -66,7 +66,8 @@ export type TargetSpec =
  * - `consecutive`: n anomalous points in a row;
  * - `breach`: every anomalous point after a normal one (an interval breach).
  */
-export type AlarmRule = { kind: 'k-of-m'; k: number; m: number } | { kind: 'consecutive'; n: number } | { kind: 'breach' };
+/** How anomalous points become an alarm: k of the last m, n in a row, any one, or anomalous without a break for longer than `ms` (Prometheus' `for:`). */
+export type AlarmRule = { kind: 'k-of-m'; k: number; m: number } | { kind: 'consecutive'; n: number } | { kind: 'breach' } | { kind: 'for'; ms: number };
 
 /** Which way a departure counts: above the baseline, below it, or both. */
 export type Direction = 'both' | 'up' | 'down';
@@ -78,6 +79,19 @@ export interface DetectorSpecBase {
   name: string;
   direction: Direction;
   rule?: AlarmRule;
+  /** set: the detector runs online (`mode: online`), refitting on a trailing window as points arrive */
+  online?: OnlineSettings;
+}
+
+/** See `detect/online.ts`. */
+export interface OnlineSettings {
+  windowMs: number;
+  maxPoints: number;
+  refitEvery: number;
+  adaptAfterMs: number;
+  minPoints: number;
+  /** at an adaptation, drop the points before the new level from the window (detectors that judge a location), or keep them (detectors that judge shapes) */
+  forget: boolean;
 }
 
 /** `speedup` compresses the import's timeline as a load shape's `speedup` does (144: a day in 10 min). */

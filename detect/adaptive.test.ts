@@ -76,5 +76,5 @@ test('latency preset: needs p99 above its bound and p50 up more than 15% at the 
 test('presets skip series outside their patterns without errors', async () => {
   const other: Series = { name: 'etcd_server_has_leader', labels: {}, t: Float64Array.from([0, 1, 2, 3, 4, 5, 6], (i) => i * 1000), v: new Float64Array(7).fill(1) };
   const run = await runDetectors([other], [spec('latency'), spec('error-rate'), spec('qps')], { trainUntil: 5000 });
-  assert.deepEqual(run, { alarms: [], errors: [] });
+  assert.deepEqual(run, { alarms: [], errors: [], adaptations: [] });
 });

@@ -1,12 +1,12 @@
 import { MoatError } from '../core/errors.ts';
 import * as z from 'zod';
-import type { Alarm, Detector } from '../core/detection.ts';
+import { squash, type Detector, type Judgement } from '../core/detection.ts';
 import type { AlarmRule, DetectorSpecBase } from '../core/scenario.ts';
 import { matchesSeries, seriesLabel, type Series } from '../core/series.ts';
 import { percentile } from '../core/thresholds.ts';
-import { applyRule, describeRule } from './rules.ts';
+import { describeRule } from './rules.ts';
 import { median } from './robust-z.ts';
-import { detectorCommon, ruleOf } from './schema.ts';
+import { detectorCommon, onlineOf, ruleOf } from './schema.ts';
 import type { DetectorKind } from './types.ts';
 
 export type AdaptivePreset = 'qps' | 'error-rate' | 'latency';
@@ -62,10 +62,11 @@ export const adaptive: DetectorKind<AdaptiveSpec, z.output<typeof schema>> = {
       if (document[key] !== undefined && !allowed.includes(key)) check.report([...path, key], `the ${document.preset} preset does not use ${key} (it takes: ${allowed.join(', ')})`);
     }
     const rule = ruleOf(document.rule, path, check);
+    const online = onlineOf(document, 12, path, check);
     const ms = (key: 'history' | 'window' | 'for' | 'aggregate' | 'minWindow' | 'maxWindow') => (document[key] === undefined ? {} : { [`${key}Ms`]: check.duration(document[key]!, [...path, key]) });
     return {
       name: document.name ?? `adaptive-${document.preset}`, direction: document.direction, kind: 'adaptive', preset: document.preset,
-      ...(rule ? { rule } : {}),
+      ...(rule ? { rule } : {}), ...online,
       ...(document.series ? { series: document.series } : {}),
       ...(document.sigma === undefined ? {} : { sigma: document.sigma }),
       ...(document.slope === undefined ? {} : { slope: document.slope }),
@@ -116,6 +117,7 @@ export function createAdaptive(spec: AdaptiveSpec, epochMs: number, find: (name:
  */
 class QpsPreset implements AdaptiveDetector {
   readonly name: string;
+  readonly rule: AlarmRule;
   readonly #spec: AdaptiveSpec;
   readonly #epochMs: number;
   #buckets = new Map<string, { mean: number; sd: number }>();
@@ -123,6 +125,7 @@ class QpsPreset implements AdaptiveDetector {
 
   constructor(spec: AdaptiveSpec, epochMs: number) {
     this.name = spec.name;
+    this.rule = spec.rule ?? { kind: 'consecutive', n: ADAPTIVE_DEFAULTS.qps.consecutive };
     this.#spec = spec;
     this.#epochMs = epochMs;
   }
@@ -159,22 +162,24 @@ class QpsPreset implements AdaptiveDetector {
     for (const [key, values] of groups) if (values.length >= 3) this.#buckets.set(key, stats(values));
   }
 
-  score(test: Series): Alarm[] {
+  /** Score: the smaller of |z| over sigma and the slope over its limit (both must break), squashed. */
+  judge(test: Series): Judgement {
     const sigma = this.#spec.sigma ?? ADAPTIVE_DEFAULTS.qps.sigma;
     const slopeLimit = this.#spec.slope ?? ADAPTIVE_DEFAULTS.qps.slope;
     const z = Array.from(test.v, (v, i) => {
       const { mean, sd } = this.#buckets.get(this.#bucket(test.t[i]!)) ?? this.#overall;
       return Number.isFinite(v) ? (v - mean) / sd : 0;
     });
-    const flags = z.map((zi, i) => {
-      if (!this.#direction(zi, sigma)) return false;
-      const window = z.slice(Math.max(0, i - 4), i + 1);
-      const slope = leastSquaresSlope(window);
-      return zi > 0 ? slope > slopeLimit : slope < -slopeLimit;
+    const n = z.length;
+    const judgement: Judgement = { anomalous: new Uint8Array(n), score: new Float64Array(n) };
+    z.forEach((zi, i) => {
+      const slope = leastSquaresSlope(z.slice(Math.max(0, i - 4), i + 1));
+      const departure = this.#spec.direction === 'up' ? zi : this.#spec.direction === 'down' ? -zi : Math.abs(zi);
+      const trend = zi > 0 ? slope : -slope;
+      judgement.score[i] = squash(Math.min(departure / sigma, slopeLimit > 0 ? trend / slopeLimit : trend > 0 ? Infinity : 0));
+      judgement.anomalous[i] = this.#direction(zi, sigma) && (zi > 0 ? slope > slopeLimit : slope < -slopeLimit) ? 1 : 0;
     });
-    const rule = this.#spec.rule ?? { kind: 'consecutive', n: ADAPTIVE_DEFAULTS.qps.consecutive };
-    const label = seriesLabel(test);
-    return applyRule(flags, rule).map((i) => ({ detector: this.name, series: label, t: test.t[i]!, score: Math.abs(z[i]!) }));
+    return judgement;
   }
 
   #direction(z: number, sigma: number): boolean {
@@ -206,6 +211,8 @@ export function leastSquaresSlope(values: readonly number[]): number {
  */
 class ErrorRatePreset implements AdaptiveDetector {
   readonly name: string;
+  /** the preset's `for`: a breach alarms once it has lasted longer */
+  readonly rule: AlarmRule;
   readonly #spec: AdaptiveSpec;
   readonly #epochMs: number;
   #byWindow = new Map<number, number>();
@@ -214,6 +221,7 @@ class ErrorRatePreset implements AdaptiveDetector {
 
   constructor(spec: AdaptiveSpec, epochMs: number) {
     this.name = spec.name;
+    this.rule = { kind: 'for', ms: spec.forMs ?? ADAPTIVE_DEFAULTS['error-rate'].forMs };
     this.#spec = spec;
     this.#epochMs = epochMs;
   }
@@ -244,18 +252,16 @@ class ErrorRatePreset implements AdaptiveDetector {
     this.#train = train;
   }
 
-  score(test: Series): Alarm[] {
+  /** A point is anomalous when the minute's mean is above its threshold (score: mean over threshold); the rule is the preset's `for`. */
+  judge(test: Series): Judgement {
     const margin = this.#spec.margin ?? ADAPTIVE_DEFAULTS['error-rate'].margin;
-    const forMs = this.#spec.forMs ?? ADAPTIVE_DEFAULTS['error-rate'].forMs;
     const aggregateMs = this.#spec.aggregateMs ?? ADAPTIVE_DEFAULTS['error-rate'].aggregateMs;
     // the minute-level value may reach back into training data: those points are inputs, never judged
     const tail = this.#train ? { t: Array.from(this.#train.t), v: Array.from(this.#train.v) } : { t: [], v: [] };
     const t = [...tail.t, ...test.t];
     const v = [...tail.v, ...test.v];
     const offset = tail.t.length;
-    const alarms: Alarm[] = [];
-    let breachSince: number | undefined;
-    let fired = false;
+    const judgement: Judgement = { anomalous: new Uint8Array(test.t.length), score: new Float64Array(test.t.length) };
     let from = 0;
     let sum = 0;
     let count = 0;
@@ -268,18 +274,10 @@ class ErrorRatePreset implements AdaptiveDetector {
       if (i < offset) continue;
       const value = count > 0 ? sum / count : Number.NaN;
       const threshold = (this.#byWindow.get(this.#windowOf(t[i]!)) ?? this.#overall) + margin;
-      if (value > threshold) {
-        breachSince ??= t[i]!;
-        if (!fired && t[i]! - breachSince > forMs) {
-          alarms.push({ detector: this.name, series: seriesLabel(test), t: t[i]!, score: value / threshold });
-          fired = true;
-        }
-      } else {
-        breachSince = undefined;
-        fired = false;
-      }
+      judgement.score[i - offset] = squash(threshold > 0 ? value / threshold : value > threshold ? Infinity : 0);
+      judgement.anomalous[i - offset] = value > threshold ? 1 : 0;
     }
-    return alarms;
+    return judgement;
   }
 }
 
@@ -292,6 +290,7 @@ class ErrorRatePreset implements AdaptiveDetector {
  */
 class LatencyPreset implements AdaptiveDetector {
   readonly name: string;
+  readonly rule: AlarmRule;
   readonly #spec: AdaptiveSpec;
   readonly #find: (name: string, labels: Record<string, string>) => Series | undefined;
   readonly #trainUntil: number;
@@ -302,6 +301,7 @@ class LatencyPreset implements AdaptiveDetector {
 
   constructor(spec: AdaptiveSpec, find: (name: string, labels: Record<string, string>) => Series | undefined, trainUntil: number) {
     this.name = spec.name;
+    this.rule = spec.rule ?? { kind: 'breach' };
     this.#spec = spec;
     this.#find = find;
     this.#trainUntil = trainUntil;
@@ -328,7 +328,8 @@ class LatencyPreset implements AdaptiveDetector {
     this.#p50Base = median(p50Train);
   }
 
-  score(test: Series): Alarm[] {
+  /** Score: the smaller of the smoothed p99 over its bound and the smoothed p50 over its allowed rise (both must break), squashed. */
+  judge(test: Series): Judgement {
     const p50 = this.#p50!;
     const rise = this.#spec.p50Rise ?? ADAPTIVE_DEFAULTS.latency.p50Rise;
     const smooth = (series: Series, t: number) => {
@@ -340,14 +341,16 @@ class LatencyPreset implements AdaptiveDetector {
       }
       return count ? sum / count : Number.NaN;
     };
-    const scores: number[] = [];
-    const flags = Array.from(test.t, (t) => {
-      const p99 = smooth(test, t);
-      const p50Now = smooth(p50, t);
-      scores.push(p99 / this.#upper);
-      return p99 > this.#upper && p50Now > this.#p50Base * (1 + rise);
-    });
-    const label = seriesLabel(test);
-    return applyRule(flags, this.#spec.rule ?? { kind: 'breach' }).map((i) => ({ detector: this.name, series: label, t: test.t[i]!, score: scores[i]! }));
+    const n = test.t.length;
+    const judgement: Judgement = { anomalous: new Uint8Array(n), score: new Float64Array(n) };
+    const p50Limit = this.#p50Base * (1 + rise);
+    for (let i = 0; i < n; i++) {
+      const p99 = smooth(test, test.t[i]!);
+      const p50Now = smooth(p50, test.t[i]!);
+      const x = Math.min(p99 / this.#upper, p50Limit > 0 ? p50Now / p50Limit : p50Now > p50Limit ? Infinity : 0);
+      judgement.score[i] = squash(Number.isFinite(x) || x === Infinity ? x : 0);
+      judgement.anomalous[i] = p99 > this.#upper && p50Now > p50Limit ? 1 : 0;
+    }
+    return judgement;
   }
 }

@@ -3,7 +3,7 @@
  * where k of the last m points are anomalous, and not again until the rule has been false.
  * Returns the indices of the points where alarms fire.
  */
-export function kOfM(flags: readonly boolean[], k: number, m: number): number[] {
+export function kOfM(flags: ArrayLike<boolean | number>, k: number, m: number): number[] {
   const fired: number[] = [];
   let inAlarm = false;
   let count = 0;

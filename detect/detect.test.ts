@@ -4,7 +4,7 @@ import type { Series } from '../core/series.ts';
 import { kOfM } from './alarm-rule.ts';
 import { RobustZDetector, median } from './robust-z.ts';
 import { scoreAlarms, nabSigmoid } from './score.ts';
-import { runDetectors, defaultSpec } from './index.ts';
+import { runDetectors, defaultSpec, alarmsOf } from './index.ts';
 
 const series = (v: number[], name = 'x'): Series => ({ name, labels: {}, t: Float64Array.from(v, (_, i) => i * 1000), v: Float64Array.from(v) });
 
@@ -17,13 +17,13 @@ test('robust-z learns median and MAD, and a flat baseline still alarms on any de
   const detector = new RobustZDetector();
   detector.fit(series([10, 11, 9, 10, 12, 8, 10]));
   assert.equal(detector.fitted.center, 10);
-  const alarms = detector.score({ ...series([10, 30, 31, 32, 10]), name: 'y' });
+  const alarms = alarmsOf(detector, { ...series([10, 30, 31, 32, 10]), name: 'y' });
   assert.equal(alarms.length, 1);
   assert.equal(alarms[0]!.t, 3000);
 
   const flat = new RobustZDetector();
   flat.fit(series([1, 1, 1, 1, 1]));
-  assert.equal(flat.score(series([1, 0, 0, 0, 1])).length, 1);
+  assert.equal(alarmsOf(flat, series([1, 0, 0, 0, 1])).length, 1);
   assert.equal(median([3, Number.NaN, 1, 2]), 2);
 });
 

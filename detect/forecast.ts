@@ -1,11 +1,10 @@
 import { MoatError } from '../core/errors.ts';
 import * as z from 'zod';
-import type { Alarm, Detector } from '../core/detection.ts';
+import { squash, type Detector, type Judgement } from '../core/detection.ts';
 import type { AlarmRule, DetectorSpecBase, Direction } from '../core/scenario.ts';
-import { seriesLabel, type Series } from '../core/series.ts';
+import type { Series } from '../core/series.ts';
 import { formatMs } from '../core/units.ts';
 import type { Augurs, EtsModel, MstlModel, ProphetModel } from './augurs.ts';
-import { applyRule } from './rules.ts';
 import { commonOf, detectorCommon, level } from './schema.ts';
 import type { DetectorKind } from './types.ts';
 
@@ -39,13 +38,16 @@ declare module '../core/scenario.ts' {
  */
 export const PROPHET_DEFAULT_SAMPLES = 250;
 
+/** Online, MSTL and Prophet refit every 288 points (a day of 5-minute data) and forecast in between. */
+export const MODEL_REFIT_EVERY = 288;
+
 const mstlSchema = z.strictObject({ kind: z.literal('mstl'), ...detectorCommon, level, periods: z.array(z.string()).default([]) });
 const prophetSchema = z.strictObject({ kind: z.literal('prophet'), ...detectorCommon, level, samples: z.int().min(10).max(10_000).default(PROPHET_DEFAULT_SAMPLES) });
 
 export const mstl: DetectorKind<MstlSpec, z.output<typeof mstlSchema>> = {
   kind: 'mstl',
   schema: mstlSchema,
-  build: (document, path, check) => ({ ...commonOf(document, 'mstl', path, check), kind: 'mstl', level: document.level, periodsMs: document.periods.map((p, i) => check.duration(p, [...path, 'periods', i])) }),
+  build: (document, path, check) => ({ ...commonOf(document, 'mstl', path, check, MODEL_REFIT_EVERY), kind: 'mstl', level: document.level, periodsMs: document.periods.map((p, i) => check.duration(p, [...path, 'periods', i])) }),
   describe: (spec) => `MSTL${spec.periodsMs.length ? ` periods ${spec.periodsMs.map(formatMs).join(', ')}` : ''} + AutoETS, ${spec.level * 100}% interval`,
   create(spec, context) {
     if (!context.augurs) throw new MoatError('mstl needs augurs loaded (loadAugurs)');
@@ -57,7 +59,7 @@ export const mstl: DetectorKind<MstlSpec, z.output<typeof mstlSchema>> = {
 export const prophet: DetectorKind<ProphetSpec, z.output<typeof prophetSchema>> = {
   kind: 'prophet',
   schema: prophetSchema,
-  build: (document, path, check) => ({ ...commonOf(document, 'prophet', path, check), kind: 'prophet', level: document.level, samples: document.samples }),
+  build: (document, path, check) => ({ ...commonOf(document, 'prophet', path, check, MODEL_REFIT_EVERY), kind: 'prophet', level: document.level, samples: document.samples }),
   describe: (spec) => `Prophet, ${spec.level * 100}% interval`,
   create(spec, context) {
     if (!context.augurs) throw new MoatError('prophet needs augurs loaded (loadAugurs)');
@@ -72,23 +74,27 @@ export interface Band {
   upper: number;
 }
 
-/** Flags points outside their band in the configured direction; score = distance in half-widths. */
-export function judgeAgainstBands(detector: string, test: Series, bands: readonly Band[], spec: { rule: AlarmRule; direction: Direction }): Alarm[] {
-  const scores = bands.map((band, i) => {
+/**
+ * Judges points against their forecast band in the configured direction: x is the distance from
+ * the forecast over the distance from the forecast to the band's edge on that side, so a point
+ * on the edge has x = 1 (score 0.5) and a point outside it is anomalous.
+ */
+export function judgeAgainstBands(test: Series, bands: readonly Band[], spec: { direction: Direction }): Judgement {
+  const n = test.v.length;
+  const judgement: Judgement = { anomalous: new Uint8Array(n), score: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
     const v = test.v[i]!;
-    if (!Number.isFinite(v) || !Number.isFinite(band.point)) return 0;
-    const half = Math.max((band.upper - band.lower) / 2, 1e-9);
-    return (v - band.point) / half;
-  });
-  const flags = bands.map((band, i) => {
-    const v = test.v[i]!;
-    if (!Number.isFinite(v)) return false;
+    const band = bands[i]!;
+    if (!Number.isFinite(v) || !Number.isFinite(band.point)) continue;
     const above = v > band.upper;
     const below = v < band.lower;
-    return spec.direction === 'up' ? above : spec.direction === 'down' ? below : above || below;
-  });
-  const label = seriesLabel(test);
-  return applyRule(flags, spec.rule).map((i) => ({ detector, series: label, t: test.t[i]!, score: Math.abs(scores[i]!) }));
+    const up = (v - band.point) / Math.max(band.upper - band.point, 1e-9);
+    const down = (band.point - v) / Math.max(band.point - band.lower, 1e-9);
+    const x = spec.direction === 'up' ? up : spec.direction === 'down' ? down : Math.max(up, down);
+    judgement.score[i] = squash(x);
+    judgement.anomalous[i] = (spec.direction === 'up' ? above : spec.direction === 'down' ? below : above || below) ? 1 : 0;
+  }
+  return judgement;
 }
 
 /** The typical spacing of a series, ms. */
@@ -127,6 +133,7 @@ export function regularize(series: Series, stepMs: number): Float64Array {
  */
 export class MstlDetector implements Detector {
   readonly name: string;
+  readonly rule: AlarmRule;
   readonly #spec: MstlSpec;
   readonly #augurs: Augurs;
   #model: MstlModel | EtsModel | undefined;
@@ -136,6 +143,7 @@ export class MstlDetector implements Detector {
 
   constructor(spec: MstlSpec, augurs: Augurs) {
     this.name = spec.name;
+    this.rule = spec.rule;
     this.#spec = spec;
     this.#augurs = augurs;
   }
@@ -155,12 +163,12 @@ export class MstlDetector implements Detector {
     this.#lastT = train.t[0]! + (y.length - 1) * this.#stepMs;
   }
 
-  score(test: Series): Alarm[] {
+  judge(test: Series): Judgement {
     if (test.t.length === 0) {
       this.#free();
-      return [];
+      return { anomalous: new Uint8Array(0), score: new Float64Array(0) };
     }
-    return judgeAgainstBands(this.name, test, this.forecast(test), this.#spec);
+    return judgeAgainstBands(test, this.forecast(test), this.#spec);
   }
 
   /** The forecast band for each point of `test`; the model is freed afterwards. */
@@ -190,6 +198,7 @@ export class MstlDetector implements Detector {
  */
 export class ProphetDetector implements Detector {
   readonly name: string;
+  readonly rule: AlarmRule;
   readonly #spec: ProphetSpec;
   readonly #augurs: Augurs;
   readonly #epochMs: number;
@@ -199,6 +208,7 @@ export class ProphetDetector implements Detector {
 
   constructor(spec: ProphetSpec, augurs: Augurs, epochMs: number) {
     this.name = spec.name;
+    this.rule = spec.rule;
     this.#spec = spec;
     this.#augurs = augurs;
     this.#epochMs = epochMs;
@@ -228,13 +238,13 @@ export class ProphetDetector implements Detector {
     }
   }
 
-  score(test: Series): Alarm[] {
+  judge(test: Series): Judgement {
     if (test.t.length === 0) {
       this.#model?.free();
       this.#model = undefined;
-      return [];
+      return { anomalous: new Uint8Array(0), score: new Float64Array(0) };
     }
-    return judgeAgainstBands(this.name, test, this.forecast(test), this.#spec);
+    return judgeAgainstBands(test, this.forecast(test), this.#spec);
   }
 
   /** The forecast band for each point of `test`; the model is freed afterwards. */

@@ -1,4 +1,5 @@
 import { MoatError } from '../core/errors.ts';
+import { parseDurationMs } from '../core/units.ts';
 import type { Detector } from '../core/detection.ts';
 import type { DetectorKindName, DetectorSpec, DetectorSpecs, ScenarioCheck } from '../core/scenario.ts';
 import { describeRule } from './rules.ts';
@@ -6,6 +7,9 @@ import { robustZ } from './robust-z.ts';
 import { mstl, prophet } from './forecast.ts';
 import { staticThresholds } from './static.ts';
 import { adaptive } from './adaptive.ts';
+import { esd } from './esd.ts';
+import { knn } from './knn.ts';
+import { ensemble } from './ensemble.ts';
 import type { DetectorContext, DetectorKind } from './types.ts';
 
 /**
@@ -18,6 +22,9 @@ const kinds = {
   prophet,
   static: staticThresholds,
   adaptive,
+  esd,
+  knn,
+  ensemble,
 } satisfies { [K in DetectorKindName]: DetectorKind<DetectorSpecs[K], unknown> };
 
 export const DETECTOR_KINDS: Readonly<Record<DetectorKindName, DetectorKind>> = kinds;
@@ -42,10 +49,14 @@ export function needsWasm(specs: readonly DetectorSpec[]): boolean {
   return specs.some((s) => detectorKindOf(s).needsWasm);
 }
 
-/** The spec a bare kind name stands for: every setting at its default (robust-z, mstl, prophet). */
-export function defaultSpec(kind: 'robust-z' | 'mstl' | 'prophet', name?: string): DetectorSpec {
+/** The kinds that need no settings: a bare name stands for the kind with every setting at its default. */
+export const BARE_KINDS = ['robust-z', 'mstl', 'prophet', 'esd', 'knn', 'ensemble'] as const;
+export type BareKind = (typeof BARE_KINDS)[number];
+
+/** The spec a bare kind name stands for (online with its default settings when `online` is set). */
+export function defaultSpec(kind: BareKind, name?: string, options: { online?: boolean } = {}): DetectorSpec {
   const descriptor = DETECTOR_KINDS[kind];
-  return descriptor.build(descriptor.schema.parse({ kind, ...(name ? { name } : {}) }), [], DEFAULTS_CHECK);
+  return descriptor.build(descriptor.schema.parse({ kind, ...(name ? { name } : {}), ...(options.online ? { mode: 'online' } : {}) }), [], DEFAULTS_CHECK);
 }
 
 /** Defaults are valid by construction: a check that would report anything is a bug. */
@@ -53,7 +64,7 @@ const DEFAULTS_CHECK: ScenarioCheck = {
   report: (path, message) => {
     throw new MoatError(`a detector's defaults are invalid at ${path.join('.')}: ${message}`);
   },
-  duration: () => Number.NaN,
+  duration: (text) => parseDurationMs(text) ?? Number.NaN,
   rate: () => Number.NaN,
   file: () => undefined,
   target: (source) => ({ kind: 'member', service: '', member: source, source }),

@@ -1,8 +1,7 @@
 import * as z from 'zod';
-import type { Alarm, Detector } from '../core/detection.ts';
+import { squash, type Detector, type Judgement } from '../core/detection.ts';
 import type { AlarmRule, DetectorSpecBase } from '../core/scenario.ts';
-import { seriesLabel, type Series } from '../core/series.ts';
-import { applyRule } from './rules.ts';
+import type { Series } from '../core/series.ts';
 import { commonOf, detectorCommon, DEFAULT_RULE } from './schema.ts';
 import type { DetectorKind } from './types.ts';
 
@@ -30,9 +29,14 @@ export const robustZ: DetectorKind<RobustZSpec, z.output<typeof schema>> = {
   needsWasm: false,
 };
 
+/** Scratch buffers for `median` and robust-z's deviations, grown as needed (detectors run one at a time per thread). */
+let scratch = new Float64Array(4096);
+let deviationScratch = new Float64Array(4096);
+
 /** Median of finite values; NaN when there are none. Linear time (quickselect on a copy). */
 export function median(values: ArrayLike<number>): number {
-  const finite = new Float64Array(values.length);
+  if (scratch.length < values.length) scratch = new Float64Array(Math.max(values.length, scratch.length * 2));
+  const finite = scratch;
   let n = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
@@ -81,12 +85,14 @@ function select(a: Float64Array, n: number, k: number): number {
  */
 export class RobustZDetector implements Detector {
   readonly name: string;
+  readonly rule: AlarmRule;
   readonly #spec: RobustZSpec;
   #center = Number.NaN;
   #scale = Number.NaN;
 
   constructor(spec: RobustZSpec = { kind: 'robust-z', name: 'robust-z', rule: DEFAULT_RULE, direction: 'both', threshold: 4 }) {
     this.name = spec.name;
+    this.rule = spec.rule;
     this.#spec = spec;
   }
 
@@ -96,10 +102,12 @@ export class RobustZDetector implements Detector {
 
   fit(train: Series): void {
     this.#center = median(train.v);
-    const deviations = new Float64Array(train.v.length);
+    if (deviationScratch.length < train.v.length) deviationScratch = new Float64Array(Math.max(train.v.length, deviationScratch.length * 2));
+    const deviations = deviationScratch;
     let count = 0;
     let sumAbs = 0;
-    for (const v of train.v) {
+    for (let i = 0; i < train.v.length; i++) {
+      const v = train.v[i]!;
       if (!Number.isFinite(v)) continue;
       const d = Math.abs(v - this.#center);
       deviations[count++] = d;
@@ -110,12 +118,20 @@ export class RobustZDetector implements Detector {
     this.#scale = Math.max(1.4826 * mad, 1.2533 * meanAbs, Math.abs(this.#center) * 0.01, 1e-6);
   }
 
-  score(test: Series): Alarm[] {
-    if (!Number.isFinite(this.#center)) return [];
-    const signed = Array.from(test.v, (v) => (Number.isFinite(v) ? (v - this.#center) / this.#scale : 0));
+  /** Score: |z| over the threshold (in the configured direction), squashed. */
+  judge(test: Series): Judgement {
+    const n = test.v.length;
+    const judgement: Judgement = { anomalous: new Uint8Array(n), score: new Float64Array(n) };
+    if (!Number.isFinite(this.#center)) return judgement;
     const { threshold, direction } = this.#spec;
-    const flags = signed.map((z) => (direction === 'up' ? z > threshold : direction === 'down' ? z < -threshold : Math.abs(z) > threshold));
-    const label = seriesLabel(test);
-    return applyRule(flags, this.#spec.rule).map((i) => ({ detector: this.name, series: label, t: test.t[i]!, score: Math.abs(signed[i]!) }));
+    for (let i = 0; i < n; i++) {
+      const v = test.v[i]!;
+      if (!Number.isFinite(v)) continue;
+      const z = (v - this.#center) / this.#scale;
+      const departure = direction === 'up' ? z : direction === 'down' ? -z : Math.abs(z);
+      judgement.score[i] = squash(departure / threshold);
+      judgement.anomalous[i] = departure > threshold ? 1 : 0;
+    }
+    return judgement;
   }
 }

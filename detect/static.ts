@@ -1,9 +1,8 @@
 import * as z from 'zod';
-import type { Alarm, Detector } from '../core/detection.ts';
+import { squash, type Detector, type Judgement } from '../core/detection.ts';
 import type { AlarmRule, DetectorSpecBase } from '../core/scenario.ts';
-import { matchesSeries, seriesLabel, type Series } from '../core/series.ts';
+import { matchesSeries, type Series } from '../core/series.ts';
 import { compare } from '../core/thresholds.ts';
-import { applyRule } from './rules.ts';
 import { commonOf, detectorCommon } from './schema.ts';
 import type { DetectorKind } from './types.ts';
 
@@ -50,24 +49,43 @@ export const staticThresholds: DetectorKind<StaticSpec, z.output<typeof schema>>
  */
 export class StaticDetector implements Detector {
   readonly name: string;
+  readonly rule: AlarmRule;
   readonly #spec: StaticSpec;
 
   constructor(spec: StaticSpec) {
     this.name = spec.name;
+    this.rule = spec.rule;
     this.#spec = spec;
   }
 
   fit(): void {}
 
-  score(test: Series): Alarm[] {
+  appliesTo(series: Series): boolean {
+    return this.#spec.thresholds.some((t) => matchesSeries(series, t.series));
+  }
+
+  /**
+   * Score: how far past the threshold the value is, relative to the threshold's size (x = 1 on the
+   * threshold, 2 at twice a `> 10` threshold's distance from 0); the largest over the thresholds.
+   */
+  judge(test: Series): Judgement {
+    const n = test.v.length;
+    const judgement: Judgement = { anomalous: new Uint8Array(n), score: new Float64Array(n) };
     const thresholds = this.#spec.thresholds.filter((t) => matchesSeries(test, t.series));
-    if (thresholds.length === 0) return [];
-    const flags = Array.from(test.v, (v) => Number.isFinite(v) && thresholds.some((t) => compare(v, t.operator, t.value)));
-    const label = seriesLabel(test);
-    return applyRule(flags, this.#spec.rule).map((i) => {
+    for (let i = 0; i < n; i++) {
       const v = test.v[i]!;
-      const broken = thresholds.find((t) => compare(v, t.operator, t.value))!;
-      return { detector: this.name, series: label, t: test.t[i]!, score: broken.value === 0 ? Math.abs(v) : Math.abs(v / broken.value) };
-    });
+      if (!Number.isFinite(v)) continue;
+      let x = 0;
+      for (const t of thresholds) {
+        const broken = compare(v, t.operator, t.value);
+        const scale = Math.max(Math.abs(t.value), 1e-9);
+        const past = t.operator === '>' || t.operator === '>=' ? (v - t.value) / scale : (t.value - v) / scale;
+        // on the threshold itself a `>=` or `<=` is broken: just above 1
+        x = Math.max(x, broken ? Math.max(1 + past, 1 + 1e-9) : Math.max(0, 1 + past));
+        if (broken) judgement.anomalous[i] = 1;
+      }
+      judgement.score[i] = squash(x);
+    }
+    return judgement;
   }
 }

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { scoreJobs, type DetectorJob, type JobOptions } from './index.ts';
+import { scoreJobs, type DetectorJob, type JobOptions } from './run.ts';
 import type { DetectorSpec } from '../core/scenario.ts';
 import type { Series } from '../core/series.ts';
 

@@ -229,7 +229,8 @@ export async function analyze(run: RunContext): Promise<void> {
   });
   journal.alarms = detection.alarms;
   journal.detectorErrors = detection.errors;
-  for (const alarm of journal.alarms) journal.timeline.push({ t: alarm.t, kind: 'alarm', detail: `${alarm.detector} on ${alarm.series} (score ${alarm.score.toFixed(1)})` });
+  if (detection.adaptations.length > 0) journal.detectorAdaptations = detection.adaptations;
+  for (const alarm of journal.alarms) journal.timeline.push({ t: alarm.t, kind: 'alarm', detail: `${alarm.detector} on ${alarm.series} (score ${alarm.score.toFixed(2)})` });
   journal.timeline.sort((a, b) => a.t - b.t);
 
   const lastT = Math.max(warmupEndsAt, ...all.map((s) => s.t[s.t.length - 1] ?? 0));

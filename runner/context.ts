@@ -9,7 +9,7 @@ import { ResourceLedger } from '../core/resources.ts';
 import type { Scenario } from '../core/scenario.ts';
 import type { ActiveFault } from '../injectors/index.ts';
 import type { Load, LoadResult } from '../load/index.ts';
-import { RunTrace, SeriesStore, type OtlpReceiver, type Scraper } from '../observe/index.ts';
+import { RunTrace, SeriesStore, type AlertmanagerServer, type MetricsExporter, type OtlpReceiver, type PrometheusServer, type Scraper, type WebhookReceiver } from '../observe/index.ts';
 import type { BpfObserver } from '../bpf/index.ts';
 import { twinUp as realTwinUp, type StartedTwin, type TwinOptions } from '../twin/index.ts';
 import { realClock, type Clock } from './clock.ts';
@@ -17,7 +17,6 @@ import { fanOut, type RunObserver } from './observers.ts';
 import { describePlan } from './plan.ts';
 import { MOAT_VERSION } from './versions.ts';
 import { JournalWriter } from './journal-writer.ts';
-import type { Alerting } from './phases/alerts.ts';
 
 export interface RunOptions {
   scenarioFile: string;
@@ -41,6 +40,15 @@ export interface RunOptions {
 /** Ends the run the way Ctrl-C does: faults healed, twin torn down, journal written. */
 export class Interrupted extends MoatError {
   override name = 'Interrupted';
+}
+
+/** Where the run's team alerting lives while it runs (runner/phases/alerts.ts starts and stops it). */
+export interface Alerting {
+  prometheus: PrometheusServer;
+  exporter: MetricsExporter;
+  alertmanager?: AlertmanagerServer;
+  webhook?: WebhookReceiver;
+  dataDirs: string[];
 }
 
 /**

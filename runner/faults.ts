@@ -75,6 +75,8 @@ async function faultTask(run: RunContext, spec: FaultSpec, faultIndex: number, l
   leads.set(key, lead);
   const injectLeadMs = lead.inject.leadMs;
   await run.sleepUntil(spec.atMs - injectLeadMs);
+  // the first fault ends the warm-up: the journal says so before anything is injected
+  if (run.journal.phase === 'warm-up') run.enter('faults', `${spec.id} first, ${run.scenario.faults.length} fault${run.scenario.faults.length === 1 ? '' : 's'} in all`);
   const context: InjectionContext = {
     runId: run.runId, twin, ledger: run.ledger, random: run.random, now: () => run.now(), faultIndex, intervalMs: run.scenario.observe.intervalMs,
     ...(run.bpf ? { bpf: run.bpf } : {}),

@@ -58,6 +58,11 @@ export class PrometheusServer {
     this.#dataDir = dataDir;
   }
 
+  /** The server's process id (benchmarks pause it to measure its running cost). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
   static async start(options: PrometheusOptions): Promise<PrometheusServer> {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const configFile = join(options.dataDir, 'prometheus.yml');

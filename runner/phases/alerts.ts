@@ -4,19 +4,10 @@ import { join } from 'node:path';
 import { errorMessage } from '../../core/errors.ts';
 import type { AlertEpisodeRecord } from '../../core/journal.ts';
 import { AlertmanagerServer, MetricsExporter, PrometheusServer, WebhookReceiver, episodesFromAlerts, type ExposedValue, type PrometheusJob } from '../../observe/index.ts';
-import type { RunContext } from '../context.ts';
+import type { Alerting, RunContext } from '../context.ts';
 
 /** The prefixes of moat's own series that a team's rules may use, beside what Prometheus scrapes itself. */
 const EXPOSED_PREFIXES = ['load_', 'http_req_', 'iterations', 'bpf_', 'otel_', 'kafka_', 'moat_'];
-
-/** Where the run's team alerting lives while it runs. */
-export interface Alerting {
-  prometheus: PrometheusServer;
-  exporter: MetricsExporter;
-  alertmanager?: AlertmanagerServer;
-  webhook?: WebhookReceiver;
-  dataDirs: string[];
-}
 
 /** A free port on an address: the kernel picks one, and it is handed on. */
 async function freePort(host: string): Promise<number> {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidScenarioError } from '../../core/errors.ts';
-import { parseScenario, loadScenarioFile } from './index.ts';
+import { parseScenario, loadScenarioFile, GATE_METRICS } from './index.ts';
+import { DETECTOR_KINDS } from '../../detect/index.ts';
 
 const VALID = `name: ok
 twin:
@@ -123,7 +124,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     name: 'gates: unknown metric, unknown tag, bad threshold',
     text: VALID + 'gates:\n  latency: ["p(99) < 10"]\n  "latency_ms{route:put}": ["p(99) < 10"]\n  availability: ["> lots"]\n',
     expected: [
-      '12 gates.latency: unknown metric "latency" (expected one of availability, latency_ms, ttd_ms, leader_election_ms, elections_after_heal, recovery_ms, lost_writes, duplicated_messages, reordered_messages, false_alarms)',
+      `12 gates.latency: unknown metric "latency" (expected one of ${Object.keys(GATE_METRICS).join(', ')})`,
       '13 gates.latency_ms{route:put}: metric latency_ms has no tag "route" (tags: load, op)',
       '14 gates.availability[0]: expected a threshold such as "p(99) < 800" or ">= 99%", saw "> lots"',
     ],
@@ -137,7 +138,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     name: 'detectors: unknown kind, bad rule, bad level, duplicate names, bad static threshold',
     text: VALID.replace('  warmup: 10s\n', '  warmup: 10s\n  detectors:\n    - sigma\n    - { kind: mstl, level: 1.5, rule: { k: 4, m: 2 } }\n    - robust-z\n    - { kind: robust-z, threshold: 3 }\n    - { kind: static, thresholds: { load_error_ratio: "big" } }\n'),
     expected: [
-      '10 baseline.detectors[0].kind: expected one of "robust-z", "mstl", "prophet", "static", "adaptive", saw "sigma"',
+      `10 baseline.detectors[0].kind: expected one of ${Object.keys(DETECTOR_KINDS).map((k) => JSON.stringify(k)).join(', ')}, saw "sigma"`,
       '11 baseline.detectors[1].level: expected at most 1, saw number 1.5',
     ],
   },
