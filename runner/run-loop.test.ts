@@ -80,7 +80,7 @@ test('the journal is written at every phase, in order, so a kill at any point le
   });
   const phases = seen.filter((s) => !s.startsWith('fault:'));
   assert.deepEqual(phases, [
-    'validate:validate:running', 'twin-up:twin-up:running', 'observe:observe:running', 'load:load:running', 'warm-up:warm-up:running',
+    'validate:validate:running', 'twin-up:twin-up:running', 'observe:observe:running', 'load:load:running', 'warm-up:warm-up:running', 'faults:faults:running',
     'recovery:recovery:running', 'read-back:read-back:running', 'teardown:teardown:running', 'analysis:analysis:completed',
   ]);
 });
