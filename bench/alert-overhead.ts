@@ -11,7 +11,7 @@ import { Etcd3 } from 'etcd3';
 import { twinUp, EtcdCluster } from '../twin/index.ts';
 import { PrometheusServer, MetricsExporter } from '../observe/index.ts';
 import { sleep } from '../core/units.ts';
-import { benchLedger, median, peakRssMiB } from './lib.ts';
+import { benchLedger, median, peakRssMiB, etcdPutThroughput } from './lib.ts';
 
 const rounds = Number(process.argv[2] ?? 8);
 const seconds = Number(process.argv[3] ?? 6);
@@ -21,25 +21,7 @@ const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: '
 const etcd = twin.of('etcd', EtcdCluster);
 const client = new Etcd3({ hosts: etcd.endpoints });
 
-async function throughput(): Promise<number> {
-  let done = 0;
-  let running = true;
-  const worker = async (w: number) => {
-    for (let i = 0; running; i++) {
-      await client.put(`bench/${w}/${i % 100}`).value('x').exec().catch(() => undefined);
-      done++;
-    }
-  };
-  const workers = Array.from({ length: 64 }, (_, w) => worker(w));
-  await sleep(1000); // ramp-up, not counted
-  const start = done;
-  const t0 = performance.now();
-  await sleep(seconds * 1000);
-  const rate = ((done - start) * 1000) / (performance.now() - t0);
-  running = false;
-  await Promise.all(workers);
-  return rate;
-}
+const throughput = () => etcdPutThroughput(client, seconds);
 
 const off: number[] = [];
 const on: number[] = [];

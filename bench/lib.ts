@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { percentile } from '../core/thresholds.ts';
 import { ResourceLedger } from '../core/resources.ts';
+import { sleep } from '../core/units.ts';
+import type { Etcd3 } from 'etcd3';
 
 export { percentile };
 
@@ -35,4 +37,28 @@ export function report(rows: { name: string; measured: number; target?: number; 
 /** The process's peak resident set so far, MiB (benchmarks print it beside their times). */
 export function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
+}
+
+/**
+ * etcd put throughput of a closed loop: `concurrency` puts in flight, one second of ramp-up not
+ * counted, then `seconds` measured. Puts per second.
+ */
+export async function etcdPutThroughput(client: Etcd3, seconds: number, concurrency = 64): Promise<number> {
+  let done = 0;
+  let running = true;
+  const worker = async (w: number) => {
+    for (let i = 0; running; i++) {
+      await client.put(`bench/${w}/${i % 100}`).value('x').exec().catch(() => undefined);
+      done++;
+    }
+  };
+  const workers = Array.from({ length: concurrency }, (_, w) => worker(w));
+  await sleep(1000);
+  const start = done;
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const rate = ((done - start) * 1000) / (performance.now() - t0);
+  running = false;
+  await Promise.all(workers);
+  return rate;
 }

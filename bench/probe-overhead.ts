@@ -8,8 +8,7 @@ import { Etcd3 } from 'etcd3';
 import { twinUp, EtcdCluster } from '../twin/index.ts';
 import { BpfObserver, BPF_PROBES } from '../bpf/index.ts';
 import { SeriesStore } from '../observe/index.ts';
-import { sleep } from '../core/units.ts';
-import { benchLedger, median } from './lib.ts';
+import { benchLedger, median, etcdPutThroughput } from './lib.ts';
 
 const rounds = Number(process.argv[2] ?? 4);
 const seconds = Number(process.argv[3] ?? 8);
@@ -18,25 +17,7 @@ const { runId, ledger, logDir } = benchLedger();
 const twin = await twinUp({ backend: 'netns', services: [{ name: 'etcd', kind: 'etcd', replicas: 3, heartbeatMs: 100, electionMs: 1000, preVote: false }] }, { runId, ledger, logDir });
 const client = new Etcd3({ hosts: twin.of('etcd', EtcdCluster).endpoints });
 
-async function throughput(): Promise<number> {
-  let done = 0;
-  let running = true;
-  const worker = async (w: number) => {
-    for (let i = 0; running; i++) {
-      await client.put(`bench/${w}/${i % 100}`).value('x').exec().catch(() => undefined);
-      done++;
-    }
-  };
-  const workers = Array.from({ length: 64 }, (_, w) => worker(w));
-  await sleep(1000); // ramp-up, not counted
-  const start = done;
-  const t0 = performance.now();
-  await sleep(seconds * 1000);
-  const rate = ((done - start) * 1000) / (performance.now() - t0);
-  running = false;
-  await Promise.all(workers);
-  return rate;
-}
+const throughput = () => etcdPutThroughput(client, seconds);
 
 const off: number[] = [];
 const on: number[] = [];

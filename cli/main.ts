@@ -2,16 +2,20 @@ import { parseArgs } from 'node:util';
 import { writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError, InvalidScenarioError, MoatError, StaleLedgerError, errorMessage } from '../core/errors.ts';
-import { checkEnvironment, describePlan, loadScenarioFile, progressObserver, runScenario, runLengthMs } from '../runner/index.ts';
+import { checkEnvironment, describePlan, loadScenarioFile, progressObserver, runScenario, runLengthMs, summarizeRepeats } from '../runner/index.ts';
 import { readJournal } from '../core/journal-file.ts';
 import { listLedgers, planCleanup, runCleanup, defaultStateDir } from '../core/resources.ts';
 import { RESOURCE_HANDLERS } from '../twin/index.ts';
-import { renderMarkdown, renderJunit, writeReports, writeBundle, verifyBundle } from '../reports/index.ts';
-import type { Journal } from '../core/journal.ts';
+import { renderMarkdown, renderJunit, renderRepeatJunit, writeReports, writeBundle, verifyBundle } from '../reports/index.ts';
+import type { GateRepeat, Journal } from '../core/journal.ts';
+import type { Scenario } from '../core/scenario.ts';
+import { randomInt } from 'node:crypto';
 import { formatMs } from '../core/units.ts';
 import { doctor } from './doctor.ts';
 import { detectCommand } from './detect.ts';
 import { alertsCommand } from './alerts.ts';
+import { historyCommand, recordInHistory } from './history.ts';
+import { serveCommand } from './serve.ts';
 
 /** Exit codes, shared by every command: 0 pass, 1 a gate or verdict failed, 2 invalid input, 3 the run itself failed. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, runFailed: 3 } as const;
@@ -20,7 +24,7 @@ const USAGE = `moat - chaos runs on a digital twin, scored against exact fault g
 
 usage:
   moat run <scenario.yaml> [--out DIR] [--seed N] [--dry-run] [--cleanup-stale] [--json] [--allow-outside-paths]
-  moat gate <scenario.yaml>... [--junit FILE] [--out DIR] [--seed N] [--cleanup-stale] [--allow-outside-paths]
+  moat gate <scenario.yaml>... [--junit FILE] [--out DIR] [--seed N] [--repeat N] [--cleanup-stale] [--allow-outside-paths]
   moat validate <scenario.yaml>... [--allow-outside-paths]
   moat report <run-dir> [--markdown]
   moat bundle <run-dir> [--out FILE.tar.gz]
@@ -32,6 +36,10 @@ usage:
   moat detect bench <corpus-dir> [--detector KIND]... [--mode fitted|online|both] [--json]
   moat detect corpus <dir> [--seed N] [--files N]
   moat alerts replay <rules.yaml> <run-dir>... [--json] [--step D]
+  moat history [scenario] [--json] [--limit N] [--history FILE]
+  moat history import <runs-dir>... [--history FILE]
+  moat history trends <scenario> [--runs N] [--json] [--history FILE]
+  moat serve [--schedule FILE] [--port 8470] [--host 127.0.0.1] [--out DIR] [--history FILE]
   moat cleanup [--dry-run]
   moat doctor
 
@@ -46,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
     case 'gate': return gateCommand(rest);
     case 'detect': return detectCommand(rest);
     case 'alerts': return alertsCommand(rest);
+    case 'history': return historyCommand(rest);
+    case 'serve': return serveCommand(rest);
     case 'report': return reportCommand(rest);
     case 'bundle': return bundleCommand(rest);
     case 'verify-bundle': return verifyBundleCommand(rest);
@@ -105,6 +115,7 @@ async function runCommand(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   const journal = await runAndReport(file, scenario, { outDir: values.out, cleanupStale: values['cleanup-stale'] === true, seed, quiet: values.json === true });
+  recordInHistory(journal, 'run');
   process.stdout.write(values.json ? JSON.stringify(journal, null, 2) + '\n' : renderMarkdown(journal));
   return exitCodeOf([journal]);
 }
@@ -150,10 +161,13 @@ async function gateCommand(args: string[]): Promise<number> {
       seed: { type: 'string' },
       'cleanup-stale': { type: 'boolean', default: false },
       'allow-outside-paths': { type: 'boolean', default: false },
+      repeat: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('moat gate: expected one or more scenario files');
   const seed = parseSeed(values.seed);
+  const repeat = values.repeat === undefined ? undefined : Number(values.repeat);
+  if (repeat !== undefined && (!Number.isInteger(repeat) || repeat < 2 || repeat > 1000)) throw new UsageError(`--repeat expects 2..1000 runs, saw ${JSON.stringify(values.repeat)}`);
   // every scenario is validated before any run starts: a typo in the last file must not cost a run
   const scenarios = [];
   const invalid: string[] = [];
@@ -171,9 +185,12 @@ async function gateCommand(args: string[]): Promise<number> {
     process.stderr.write(invalid.join('\n') + '\n');
     return EXIT.invalid;
   }
+  if (repeat !== undefined) return gateRepeated(scenarios, repeat, { outDir: values.out, cleanupStale: values['cleanup-stale'] === true, seed, junit: values.junit });
   const journals: Journal[] = [];
   for (const { file, scenario } of scenarios) {
-    journals.push(await runAndReport(file, scenario, { outDir: values.out, cleanupStale: values['cleanup-stale'] === true, seed, quiet: false }));
+    const journal = await runAndReport(file, scenario, { outDir: values.out, cleanupStale: values['cleanup-stale'] === true, seed, quiet: false });
+    recordInHistory(journal, 'gate');
+    journals.push(journal);
   }
   if (values.junit) writeFileSync(values.junit, renderJunit(journals));
   for (const journal of journals) {
@@ -182,6 +199,36 @@ async function gateCommand(args: string[]): Promise<number> {
     for (const reason of journal.verdict.reasons.filter((r) => !r.startsWith('gate failed'))) process.stdout.write(`  FAIL  ${reason}\n`);
   }
   return exitCodeOf(journals);
+}
+
+/**
+ * `moat gate --repeat N`: each scenario N times with seeds drawn (or `--seed`, `--seed`+1, ...),
+ * every gate threshold judged on its pass rate: its 95% Wilson interval's lower bound must reach
+ * the gate's `pass_rate >= X`, and a gate without one must pass in every run.
+ */
+async function gateRepeated(scenarios: { file: string; scenario: Scenario }[], repeat: number, options: { outDir: string; cleanupStale: boolean; seed: number | undefined; junit: string | undefined }): Promise<number> {
+  const repeats: GateRepeat[] = [];
+  let incomplete = false;
+  for (const { file, scenario } of scenarios) {
+    const journals: Journal[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const seed = options.seed === undefined ? randomInt(0, 2 ** 32) : (options.seed + i) % 2 ** 32;
+      process.stderr.write(`moat: ${scenario.name} run ${i + 1} of ${repeat}, seed ${seed}\n`);
+      const journal = await runAndReport(file, scenario, { outDir: options.outDir, cleanupStale: options.cleanupStale, seed, quiet: false });
+      recordInHistory(journal, 'gate');
+      journals.push(journal);
+      if (journal.status === 'interrupted') break;
+    }
+    incomplete ||= journals.some((j) => j.status !== 'completed');
+    repeats.push(...summarizeRepeats(scenario, journals));
+  }
+  if (options.junit) writeFileSync(options.junit, renderRepeatJunit(repeats));
+  for (const r of repeats) {
+    const requirement = r.requiredPassRate === undefined ? 'all runs' : `pass_rate >= ${r.requiredPassRate}`;
+    process.stdout.write(`${r.ok ? 'pass' : 'FAIL'}  ${r.scenario}: ${r.metric} ${r.threshold} passed ${r.passes}/${r.runs} (95% interval ${(100 * r.wilsonLow).toFixed(1)}-${(100 * r.wilsonHigh).toFixed(1)}%; needs ${requirement}); seeds ${r.seeds.join(', ')}\n`);
+  }
+  if (repeats.every((r) => r.ok)) return EXIT.ok;
+  return incomplete && repeats.every((r) => r.ok || r.passes > 0) ? EXIT.runFailed : EXIT.failed;
 }
 
 async function reportCommand(args: string[]): Promise<number> {

@@ -120,6 +120,24 @@ export interface GateResult {
   detail: string;
 }
 
+/** One gate threshold over `moat gate --repeat N` runs of a scenario. */
+export interface GateRepeat {
+  scenario: string;
+  metric: string;
+  threshold: string;
+  runs: number;
+  passes: number;
+  passRate: number;
+  /** the pass rate's 95% Wilson interval */
+  wilsonLow: number;
+  wilsonHigh: number;
+  /** `pass_rate >= X` of the gate: the lower bound must reach it; absent: every run must pass */
+  requiredPassRate?: number;
+  ok: boolean;
+  seeds: number[];
+  actuals: (number | null)[];
+}
+
 export interface DetectorSummary {
   detector: string;
   faults: number;

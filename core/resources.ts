@@ -360,3 +360,12 @@ export const dirHandler: ResourceHandler<Extract<Resource, { kind: 'dir' }>> = {
     return 'removed';
   },
 };
+
+/** Stops a child moat started: SIGTERM, SIGKILL after `graceMs`, and waits until it has exited. */
+export async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

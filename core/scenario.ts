@@ -116,6 +116,8 @@ export interface BaselineSources {
 export interface GateSpec {
   selector: MetricSelector;
   thresholds: Threshold[];
+  /** `pass_rate >= X`: over `moat gate --repeat N`, the Wilson interval's lower bound of this gate's pass rate must reach X */
+  passRate?: number;
 }
 
 /** One alerting rule of a team's Prometheus rule file, as moat scores it. */

@@ -92,3 +92,22 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
+
+/** The Wilson score interval of a proportion: k successes in n trials, at z (1.96: 95%). */
+export function wilsonInterval(k: number, n: number, z = 1.96): { low: number; high: number } {
+  if (n === 0) return { low: 0, high: 1 };
+  const p = k / n;
+  const denominator = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denominator;
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** `pass_rate >= 0.9`: the lower bound a repeated gate's pass rate must reach; undefined for other thresholds. */
+export function parsePassRate(source: string): number | string | undefined {
+  const match = /^\s*pass_rate\s*(>=|>|<=|<|==|!=)?\s*(.*)$/.exec(source);
+  if (!match) return undefined;
+  const value = Number(match[2]);
+  if (match[1] !== '>=' || match[2]!.trim() === '' || !(value > 0 && value <= 1)) return `expected "pass_rate >= X" with X in (0, 1], saw ${JSON.stringify(source)}`;
+  return value;
+}

@@ -2,7 +2,7 @@ import type { DetectorSpec } from '../core/scenario.ts';
 import type { Series } from '../core/series.ts';
 import { runDetectors } from './run.ts';
 import { normalizeNab, NAB_APPLICATION_PROFILES, probationaryLength, scoreNabFile, type NabProfileName } from './nab.ts';
-import type { CorpusFile } from './nab-corpus.ts';
+import { firstIndexAtOrAfter, type CorpusFile } from './nab-corpus.ts';
 import { applyRule } from './rules.ts';
 
 /** One detector's results over a labelled corpus. */
@@ -58,7 +58,7 @@ export async function benchCorpus(files: readonly CorpusFile[], specs: readonly 
       const scores = run.scores?.[0];
       const offset = series.t.length - (scores?.t.length ?? 0);
       judged += scores?.t.length ?? 0;
-      const alarms = run.alarms.map((a) => indexOf(series.t, a.t));
+      const alarms = run.alarms.map((a) => firstIndexAtOrAfter(series.t, a.t));
       perFile.push({ file, alarms, score: scores?.score ?? new Float64Array(0), anomalous: scores?.anomalous ?? new Uint8Array(0), offset });
     }
     const seconds = (performance.now() - started) / 1000;
@@ -120,15 +120,4 @@ export async function benchCorpus(files: readonly CorpusFile[], specs: readonly 
     });
   }
   return results;
-}
-
-function indexOf(t: Float64Array, value: number): number {
-  let lo = 0;
-  let hi = t.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (t[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -74,16 +74,7 @@ export function readNabCorpus(dir: string): CorpusFile[] {
   return names.map((name) => {
     const file = join(dataDir, ...name.split('/'));
     const { t, v } = readNabCsv(file);
-    const indexAtOrAfter = (ms: number) => {
-      let lo = 0;
-      let hi = t.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (t[mid]! < ms) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo;
-    };
+    const indexAtOrAfter = (ms: number) => firstIndexAtOrAfter(t, ms);
     const rawWindows = windows[name] ?? [];
     if (!Array.isArray(rawWindows)) throw new InvalidInputError(`${windowsFile}: ${name}: expected a list of [start, end] pairs`);
     const fileWindows = rawWindows.map((pair, i) => {
@@ -98,6 +89,18 @@ export function readNabCorpus(dir: string): CorpusFile[] {
     }) : [];
     return { name, t, v, windows: fileWindows, onsets };
   });
+}
+
+/** The first index whose time is at or after `ms` (binary search on times in order). */
+export function firstIndexAtOrAfter(t: ArrayLike<number>, ms: number): number {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid]! < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function statSafe(path: string): boolean {

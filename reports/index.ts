@@ -5,7 +5,7 @@ import { REPORT_FORMATS } from './registry.ts';
 
 export { renderHtml, downsample } from './html.ts';
 export { renderMarkdown, cell } from './markdown.ts';
-export { renderJunit } from './junit.ts';
+export { renderJunit, renderRepeatJunit } from './junit.ts';
 export { renderChaosToolkit } from './chaostoolkit.ts';
 export { seriesToCsv } from './csv.ts';
 export { loadReportInputs, listEvidence, sha256File, type ReportInputs, type EvidenceFile } from './inputs.ts';

@@ -1,4 +1,4 @@
-import type { Journal } from '../core/journal.ts';
+import type { GateRepeat, Journal } from '../core/journal.ts';
 import { escapeXml as x } from './escape.ts';
 
 interface Case {
@@ -84,4 +84,29 @@ ${body}
     <system-out>${x(journal.verdict.reasons.join('\n'))}</system-out>
   </testsuite>`;
   return { xml, cases, failures, errors, timeSec };
+}
+
+/**
+ * JUnit for `moat gate --repeat N`: one test case per scenario gate threshold, named with its pass
+ * rate and Wilson interval, failed when the rate does not meet the gate's requirement; the seeds
+ * and each run's value are in the case's output.
+ */
+export function renderRepeatJunit(repeats: readonly GateRepeat[]): string {
+  const byScenario = new Map<string, GateRepeat[]>();
+  for (const r of repeats) byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r]);
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const suites = [...byScenario].map(([scenario, gates]) => {
+    const failures = gates.filter((g) => !g.ok).length;
+    const body = gates.map((g) => {
+      const name = `${g.metric} ${g.threshold}: passed ${g.passes}/${g.runs} (${pct(g.passRate)}, 95% interval ${pct(g.wilsonLow)}-${pct(g.wilsonHigh)})`;
+      const requirement = g.requiredPassRate === undefined ? 'every run must pass' : `pass_rate >= ${g.requiredPassRate} on the interval's lower bound`;
+      const out = `seeds: ${g.seeds.join(', ')}\nvalues: ${g.actuals.map((a) => (a === null ? '-' : String(a))).join(', ')}\nrequirement: ${requirement}`;
+      const open = `    <testcase classname="${x(`moat.${scenario}.gates`)}" name="${x(name)}" time="0.000">`;
+      return g.ok ? `${open}\n      <system-out>${x(out)}</system-out>\n    </testcase>` : `${open}\n      <failure message="${x(`${g.metric} ${g.threshold}: ${requirement}, passed ${g.passes}/${g.runs}`)}" type="moat.gate">${x(out)}</failure>\n    </testcase>`;
+    }).join('\n');
+    return { xml: `  <testsuite name="${x(`moat.${scenario}`)}" tests="${gates.length}" failures="${failures}" errors="0" skipped="0" time="0.000">\n${body}\n  </testsuite>`, tests: gates.length, failures };
+  });
+  const tests = suites.reduce((n, s) => n + s.tests, 0);
+  const failures = suites.reduce((n, s) => n + s.failures, 0);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="moat" tests="${tests}" failures="${failures}" errors="0" time="0.000">\n${suites.map((s) => s.xml).join('\n')}\n</testsuites>\n`;
 }

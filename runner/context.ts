@@ -35,6 +35,8 @@ export interface RunOptions {
   twinUp?: (twin: Scenario['twin'], options: TwinOptions) => Promise<StartedTwin>;
   /** the run clock (tests pass a fake clock); default: the real one */
   clock?: Clock;
+  /** called once the run has its id and folder (and journal.json there), before anything starts */
+  onStart?: (run: { runId: string; runDir: string }) => void;
 }
 
 /** Ends the run the way Ctrl-C does: faults healed, twin torn down, journal written. */
@@ -116,6 +118,7 @@ export class RunContext {
   static open(scenario: Scenario, options: RunOptions): RunContext {
     const run = new RunContext(scenario, options);
     run.enter('validate', `${scenario.name}, seed ${run.seed}`);
+    options.onStart?.({ runId: run.runId, runDir: run.runDir });
     return run;
   }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MoatError } from '../../core/errors.ts';
-import { spawnTracked, type ResourceLedger } from '../../core/resources.ts';
+import { spawnTracked, stopChild, type ResourceLedger } from '../../core/resources.ts';
 import { waitFor } from '../../core/units.ts';
 
 /** A notification as Alertmanager's webhook delivered it to moat: when, for which alert, and whether firing. */
@@ -123,11 +123,7 @@ export class AlertmanagerServer {
     return server;
   }
 
-  async stop(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
-    await this.#exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopChild(this.#child, this.#exited);
   }
 }

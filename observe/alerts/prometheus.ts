@@ -3,7 +3,7 @@ import { cpSync, createWriteStream, mkdirSync, readdirSync, writeFileSync } from
 import { join } from 'node:path';
 import { MoatError } from '../../core/errors.ts';
 import { programVersion } from '../../core/exec.ts';
-import { spawnTracked, type ResourceLedger } from '../../core/resources.ts';
+import { spawnTracked, stopChild, type ResourceLedger } from '../../core/resources.ts';
 import { waitFor } from '../../core/units.ts';
 
 /** One scrape job: what Prometheus scrapes, as moat scrapes it. */
@@ -128,12 +128,8 @@ export class PrometheusServer {
     return into;
   }
 
-  async stop(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
-    await this.#exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopChild(this.#child, this.#exited);
   }
 }
 

@@ -1,9 +1,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, visit, isMap, isSeq, isPair, isScalar, type Node as YamlNode, type Document } from 'yaml';
-import type { core as zcore } from 'zod';
+import type { core as zcore, ZodType } from 'zod';
 import { InvalidScenarioError, type ScenarioProblem } from '../../core/errors.ts';
 import { parseDurationMs, parseRatePerSec } from '../../core/units.ts';
-import { parseSelector, parseThreshold } from '../../core/thresholds.ts';
+import { parsePassRate, parseSelector, parseThreshold } from '../../core/thresholds.ts';
 import { isInside, readRegularFile } from '../../core/files.ts';
 import { readSeriesImport } from '../../core/series-import.ts';
 import { memberNames, type AlertRule, type AlertsSpec, type BaselineSources, type DetectorKindName, type FaultSpec, type FaultTypeName, type GateSpec, type LoadKindName, type LoadSpec, type Scenario, type ScenarioCheck, type ServiceKindName, type ServiceSpec, type TargetSpec } from '../../core/scenario.ts';
@@ -46,8 +46,13 @@ export async function loadScenarioFile(file: string, options: ParseOptions = {})
   return parseScenario(text, file, options);
 }
 
-export function parseScenario(text: string, file = '<scenario>', options: ParseOptions = {}): Scenario {
-  if (text.length > MAX_SCENARIO_BYTES) throw new InvalidScenarioError(file, [{ path: '', message: `the scenario has ${text.length} characters, more than the limit of ${MAX_SCENARIO_BYTES}` }]);
+/**
+ * A YAML file checked against a schema, with every problem at its file, line and path: syntax,
+ * `__proto__` keys, alias bombs (a budget of 100), the schema's issues. Scenario and schedule
+ * files both come through here. `what` says what the top level should be.
+ */
+export function parseYamlFile<S extends ZodType>(text: string, file: string, schema: S, what: string, maxBytes: number, kind = 'file'): { data: S["_output"]; locate: (path: Path, keyOf?: boolean) => number | undefined } {
+  if (text.length > maxBytes) throw new InvalidScenarioError(file, [{ path: '', message: `the ${kind} has ${text.length} characters, more than the limit of ${maxBytes}` }]);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const problems: ScenarioProblem[] = [];
@@ -69,14 +74,20 @@ export function parseScenario(text: string, file = '<scenario>', options: ParseO
     throw new InvalidScenarioError(file, [{ path: '', message: `YAML aliases: ${(error as Error).message}` }]);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InvalidScenarioError(file, [{ path: '', line: 1, message: 'expected a mapping with name, twin, baseline and faults' }]);
+    throw new InvalidScenarioError(file, [{ path: '', line: 1, message: `expected a mapping with ${what}` }]);
   }
-  const parsed = scenarioDocument.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, locate));
     throw new InvalidScenarioError(file, sortProblems(problems));
   }
-  const scenario = buildScenario(parsed.data, (path, message) => problems.push({ path: formatPath(path), line: locate(path), message }), dirname(resolve(file)), options);
+  return { data: parsed.data, locate };
+}
+
+export function parseScenario(text: string, file = '<scenario>', options: ParseOptions = {}): Scenario {
+  const { data, locate } = parseYamlFile(text, file, scenarioDocument, 'name, twin, baseline and faults', MAX_SCENARIO_BYTES, 'scenario');
+  const problems: ScenarioProblem[] = [];
+  const scenario = buildScenario(data, (path, message) => problems.push({ path: formatPath(path), line: locate(path), message }), dirname(resolve(file)), options);
   if (problems.length > 0) throw new InvalidScenarioError(file, sortProblems(problems));
   return scenario!;
 }
@@ -306,12 +317,22 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     for (const tag of Object.keys(selector.tags)) {
       if (!known.tags.includes(tag)) report(['gates', metricSource], `metric ${selector.metric} has no tag ${JSON.stringify(tag)} (tags: ${known.tags.join(', ') || 'none'})`);
     }
-    const thresholds = thresholdSources.map((source, i) => {
+    let passRate: number | undefined;
+    const thresholds = thresholdSources.flatMap((source, i) => {
+      const rate = parsePassRate(source);
+      if (typeof rate === 'string') report(['gates', metricSource, i], rate);
+      if (typeof rate === 'number') {
+        if (passRate !== undefined) report(['gates', metricSource, i], 'one pass_rate per gate');
+        passRate = rate;
+      }
+      if (rate !== undefined) return [];
       const threshold = parseThreshold(source);
       if (typeof threshold === 'string') report(['gates', metricSource, i], threshold);
-      return threshold;
+      return [threshold];
     });
-    gates.push({ selector, thresholds: thresholds.filter((t) => typeof t !== 'string') });
+    const valid = thresholds.filter((t) => typeof t !== 'string');
+    if (passRate !== undefined && thresholdSources.length === 1) report(['gates', metricSource], 'pass_rate needs a threshold beside it: the rate is how often that threshold passes');
+    gates.push({ selector, thresholds: valid, ...(passRate === undefined ? {} : { passRate }) });
   }
 
   const intervalMs = check.duration(document.observe.interval, ['observe', 'interval']);

@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../core/testing.ts';
+import { waitFor } from '../core/units.ts';
+import { History } from '../history/index.ts';
+
+const cli = new URL('./main.ts', import.meta.url).pathname;
+
+const scenario = (name: string, seed: number) => `name: ${name}
+seed: ${seed}
+twin: { services: { etcd: { kind: etcd, replicas: 3, preVote: true } } }
+load: [{ name: kv, kind: etcd-kv, target: etcd, rate: 40/s, client: { requireLeader: true } }]
+observe: { bpf: [] }
+baseline: { warmup: 5s }
+faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 5s, duration: 4s }]
+recovery: 3s
+gates:
+  lost_writes: ["== 0"]
+`;
+
+const SCHEDULE = `timezone: UTC
+catchUp: latest
+budget: { runsPerDay: 200 }
+schedules:
+  - name: drills
+    cron: "*/15 * * * * *"
+    scenarios: [first.yaml, second.yaml]
+`;
+
+interface Serve {
+  child: ChildProcess;
+  url: Promise<string>;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+function startServe(dir: string, env: NodeJS.ProcessEnv): Serve {
+  const child = spawn(process.execPath, [cli, 'serve', '--schedule', join(dir, 'schedule.yaml'), '--port', '0', '--out', join(dir, 'runs'), '--history', join(dir, 'history.db')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = waitFor('the dashboard address', 60_000, async () => /dashboard on (http:\/\/\S+)\//.exec(out)?.[1], 100);
+  return { child, url, exited, output: () => out };
+}
+
+/** Reads the history the server writes (SQLite lets a reader in beside the writer). */
+function withHistory<T>(dir: string, read: (history: History) => T): T {
+  const history = History.open(join(dir, 'history.db'));
+  try {
+    return read(history);
+  } finally {
+    history.close();
+  }
+}
+
+test('moat serve runs a schedule of two scenarios on time, survives kill -9 mid-run (recorded as interrupted, queue resumed, leftovers cleaned), and shows both runs', { timeout: 600_000 }, async (t) => {
+  const dir = tempDir(t, 'serve');
+  writeFileSync(join(dir, 'first.yaml'), scenario('serve-first', 1));
+  writeFileSync(join(dir, 'second.yaml'), scenario('serve-second', 2));
+  writeFileSync(join(dir, 'schedule.yaml'), SCHEDULE);
+  const env = { MOAT_STATE_DIR: tempDir(t, 'state'), MOAT_TOKEN: 'serve-test-token' };
+
+  const first = startServe(dir, env);
+  t.after(() => first.child.kill('SIGKILL'));
+  await first.url;
+  // the first slot runs: wait until its run is past the warm-up, then kill moat serve outright
+  const running = await waitFor('a scheduled run in its fault window', 180_000, async () => withHistory(dir, (h) => {
+    const row = h.db.prepare("SELECT run_id, run_dir FROM queue WHERE state = 'running' AND run_dir IS NOT NULL").get() as { run_id: string; run_dir: string } | undefined;
+    return row && /fault-applied/.test(first.output()) ? row : undefined;
+  }), 250);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  assert.ok(existsSync(`/run/netns/moat-${running.run_id}-etcd-1`), 'the killed run left its twin behind');
+
+  // restarted: the interrupted run is recorded as such, its leftovers are cleaned before the next run, the queue resumes
+  const second = startServe(dir, env);
+  t.after(async () => {
+    if (second.child.exitCode === null) {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+  const url = await second.url;
+  await waitFor('the interrupted run in history', 60_000, async () => withHistory(dir, (h) => h.run(running.run_id)?.status === 'interrupted' || undefined), 250);
+  assert.match(second.output(), new RegExp(`run ${running.run_id} was in progress when moat stopped: recorded as interrupted`));
+  await waitFor('both scenarios completed', 400_000, async () => withHistory(dir, (h) => {
+    const done = new Set(h.runs().filter((r) => r.status === 'completed').map((r) => r.scenario));
+    return done.has('serve-first') && done.has('serve-second') ? true : undefined;
+  }), 500);
+  assert.ok(!existsSync(`/run/netns/moat-${running.run_id}-etcd-1`), 'the next run cleaned up what the killed one left');
+
+  // the dashboard lists both, and the live status and the queue are there
+  const home = await (await fetch(`${url}/`)).text();
+  assert.match(home, /serve-first/);
+  assert.match(home, /serve-second/);
+  const status = await (await fetch(`${url}/api/status`)).json() as { scheduler: { next: unknown[] } };
+  assert.ok(status.scheduler.next.length > 0);
+  const trends = await (await fetch(`${url}/scenarios/serve-first`)).text();
+  assert.match(trends, /<svg class="trend"/);
+
+  // SIGTERM: the run in progress (if any) heals and tears down, then moat serve exits 0
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0, second.output().slice(-2000));
+  withHistory(dir, (h) => assert.equal(h.db.prepare("SELECT COUNT(*) AS n FROM queue WHERE state = 'running'").get()!.n, 0));
+  const cleanup = spawnSync(process.execPath, [cli, 'cleanup'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(cleanup.status, 0, cleanup.stdout + cleanup.stderr);
+  assert.doesNotMatch(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }), new RegExp(`moat-${running.run_id}`));
+});
+
+test('a bad schedule file is rejected before anything starts, with file, line and path', (t) => {
+  const dir = tempDir(t, 'serve-bad');
+  writeFileSync(join(dir, 'schedule.yaml'), `timezone: Mars/Olympus
+schedules:
+  - name: drills
+    cron: "every day at noon"
+    scenarios: [missing.yaml, ../outside.yaml]
+`);
+  const result = spawnSync(process.execPath, [cli, 'serve', '--schedule', join(dir, 'schedule.yaml'), '--port', '0'], { encoding: 'utf8', env: { ...process.env, MOAT_STATE_DIR: tempDir(t, 'state') }, timeout: 60_000 });
+  assert.equal(result.status, 2, result.stdout + result.stderr);
+  assert.match(result.stderr, /schedule\.yaml:1 timezone: unknown time zone "Mars\/Olympus"/);
+  assert.match(result.stderr, /schedule\.yaml:4 schedules\[0\]\.cron: not a cron expression croner accepts/);
+  assert.match(result.stderr, /schedule\.yaml:5 schedules\[0\]\.scenarios\[0\]: missing\.yaml does not validate/);
+  assert.match(result.stderr, /schedule\.yaml:5 schedules\[0\]\.scenarios\[1\]: \.\.\/outside\.yaml is outside the schedule's folder/);
+});
