@@ -31,7 +31,8 @@ gates: { leader_election_ms: ["max < 1500"], recovery_ms: ["max < 5000"] }
     journal.runId = (0x100000 + i).toString(16).slice(-6);
     journal.scenarioName = `bench-history-${i % scenarios}`;
     journal.seed = i;
-    journal.startedAt = new Date(Date.UTC(2026, 0, 1) + i * 600_000).toISOString();
+    // every 10 minutes up to now, so the dashboard's 30-day indicators cover 4,320 of them
+    journal.startedAt = new Date(Date.now() - (count - i) * 600_000).toISOString();
     journal.faults[0]!.recoveryMs = 2000 + ((i * 7919) % 1000);
     for (const d of journal.detections) d.ttdMs = d.ttdMs === null ? null : 1000 + ((i * 104_729) % 3000);
     const t0 = performance.now();
@@ -59,5 +60,5 @@ gates: { leader_election_ms: ["max < 1500"], recovery_ms: ["max < 5000"] }
   await dashboard.close();
   history.close();
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env.KEEP) console.log(dir); else rmSync(dir, { recursive: true, force: true });
 }

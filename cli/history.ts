@@ -5,7 +5,7 @@ import { errorMessage, InvalidInputError } from '../core/errors.ts';
 import { JOURNAL_FILE, readJournal } from '../core/journal-file.ts';
 import type { Journal } from '../core/journal.ts';
 import { defaultStateDir } from '../core/resources.ts';
-import { detectRegression, History, worseWhen, type Regression } from '../history/index.ts';
+import { detectRegression, History, regressionWindow, worseWhen, type Regression } from '../history/index.ts';
 
 export class HistoryUsageError extends InvalidInputError {
   override name = 'HistoryUsageError';
@@ -37,7 +37,7 @@ export function recordInHistory(journal: Journal, source: 'run' | 'gate' | 'sche
 export function regressionsOf(history: History, scenario: string): { metric: string; labels: Record<string, string>; regression: Regression }[] {
   const out: { metric: string; labels: Record<string, string>; regression: Regression }[] = [];
   for (const { metric, labels } of history.metricNames(scenario)) {
-    const regression = detectRegression(history.series(scenario, metric, labels, 200), metric);
+    const regression = detectRegression(history.series(scenario, metric, labels, regressionWindow()), metric);
     if (regression) out.push({ metric, labels, regression });
   }
   return out;

@@ -75,6 +75,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       last_slot TEXT NOT NULL
     )`,
   ],
+  [
+    // a scenario's newest runs in the dashboard's order straight from an index, so a trend reads
+    // its newest N runs and stops, however long the history
+    'CREATE INDEX runs_by_scenario_order ON runs (scenario, started_at, run_id)',
+    'DROP INDEX runs_by_scenario',
+  ],
 ];
 
 /** The statements the history runs, all in one place (and all portable, as the migrations). */
@@ -100,14 +106,19 @@ export const QUERIES = {
     FROM runs WHERE run_id = ?`,
   countRuns: 'SELECT COUNT(*) AS n FROM runs',
   scenarios: 'SELECT scenario, COUNT(*) AS n, MAX(started_at) AS last FROM runs GROUP BY scenario ORDER BY scenario',
-  metricNames: `SELECT DISTINCT m.metric, m.labels FROM run_metrics m JOIN runs r ON r.run_id = m.run_id WHERE r.scenario = ? ORDER BY m.metric, m.labels`,
-  series: `SELECT r.run_id, r.started_at, r.moat_version, r.service_version, m.value FROM run_metrics m JOIN runs r ON r.run_id = m.run_id
-    WHERE r.scenario = ? AND m.metric = ? AND m.labels = ? AND r.status = 'completed' ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?`,
+  metricNames: `SELECT DISTINCT m.metric, m.labels FROM run_metrics m
+    WHERE m.run_id IN (SELECT r.run_id FROM runs r WHERE r.scenario = ? ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?) ORDER BY m.metric, m.labels`,
+  series: `SELECT r.run_id, r.started_at, r.moat_version, r.service_version, m.value FROM runs r JOIN run_metrics m ON m.run_id = r.run_id AND m.metric = ? AND m.labels = ?
+    WHERE r.scenario = ? AND r.status = 'completed' ORDER BY r.scenario DESC, r.started_at DESC, r.run_id DESC LIMIT ?`,
   metricsOf: 'SELECT metric, labels, value FROM run_metrics WHERE run_id = ? ORDER BY metric, labels',
   gatesOf: 'SELECT gate, threshold, actual, ok FROM gates WHERE run_id = ? ORDER BY gate, threshold',
-  since: `SELECT r.run_id, r.scenario, r.moat_version, r.passed, r.status FROM runs r WHERE r.started_at >= ? ORDER BY r.started_at`,
-  metricsSince: `SELECT m.run_id, m.metric, m.labels, m.value FROM run_metrics m JOIN runs r ON r.run_id = m.run_id WHERE r.started_at >= ? AND m.metric IN ('ttd_ms', 'recovery_ms', 'fault_detected', 'availability')`,
-  gatesSince: `SELECT g.run_id, g.gate, g.ok, r.moat_version FROM gates g JOIN runs r ON r.run_id = g.run_id WHERE r.started_at >= ?`,
+  runsSince: 'SELECT COUNT(*) AS n FROM runs r WHERE r.started_at >= ?',
+  metricMeansSince: `SELECT m.metric, COUNT(m.value) AS n, AVG(m.value) AS mean FROM run_metrics m JOIN runs r ON r.run_id = m.run_id
+    WHERE r.started_at >= ? AND m.metric IN ('fastest_ttd_ms', 'recovery_ms', 'fault_detected') GROUP BY m.metric`,
+  sloSince: `SELECT COUNT(*) AS n, SUM(s.ok) AS passed FROM (SELECT g.run_id, MIN(g.ok) AS ok FROM gates g JOIN runs r ON r.run_id = g.run_id
+    WHERE r.started_at >= ? AND (g.gate LIKE 'availability%' OR g.gate LIKE 'latency_ms%') GROUP BY g.run_id) s`,
+  gatesByVersionSince: `SELECT r.moat_version, COUNT(*) AS gates, SUM(g.ok) AS passed FROM gates g JOIN runs r ON r.run_id = g.run_id
+    WHERE r.started_at >= ? GROUP BY r.moat_version ORDER BY r.moat_version`,
 } as const;
 
 export interface RunRow {
@@ -166,7 +177,12 @@ export function metricsOf(journal: Journal): RunMetric[] {
   for (const f of journal.faults) {
     metrics.push({ metric: 'recovery_ms', labels: { fault: f.id }, value: f.recoveryMs });
     if (f.leaderChange) metrics.push({ metric: 'leader_election_ms', labels: { fault: f.id }, value: f.leaderChange.afterMs });
-    if (f.appliedAt !== null) metrics.push({ metric: 'fault_detected', labels: { fault: f.id }, value: journal.detections.some((d) => d.faultId === f.id && d.ttdMs !== null && !d.detector.startsWith('alert:')) ? 1 : 0 });
+    if (f.appliedAt !== null) {
+      // moat's own detectors (a team's alert rules are scored beside them, not counted here)
+      const caught = journal.detections.filter((d) => d.faultId === f.id && d.ttdMs !== null && !d.detector.startsWith('alert:')).map((d) => d.ttdMs!);
+      metrics.push({ metric: 'fault_detected', labels: { fault: f.id }, value: caught.length ? 1 : 0 });
+      if (caught.length) metrics.push({ metric: 'fastest_ttd_ms', labels: { fault: f.id }, value: Math.min(...caught) });
+    }
   }
   for (const load of journal.load) {
     metrics.push({ metric: 'lost_writes', labels: { load: load.name }, value: load.lostWrites });
@@ -331,14 +347,14 @@ export class History {
     return (this.db.prepare(QUERIES.scenarios).all() as Row[]).map((r) => ({ scenario: String(r.scenario), runs: Number(r.n), last: String(r.last) }));
   }
 
-  /** The metrics a scenario's runs have, as `metric` + labels. */
-  metricNames(scenario: string): { metric: string; labels: Record<string, string> }[] {
-    return (this.db.prepare(QUERIES.metricNames).all(scenario) as Row[]).map((r) => ({ metric: String(r.metric), labels: parseLabelKey(String(r.labels)) }));
+  /** The metrics a scenario's newest runs have (the last `recent`), as `metric` + labels. */
+  metricNames(scenario: string, recent = 100): { metric: string; labels: Record<string, string> }[] {
+    return (this.db.prepare(QUERIES.metricNames).all(scenario, recent) as Row[]).map((r) => ({ metric: String(r.metric), labels: parseLabelKey(String(r.labels)) }));
   }
 
   /** One metric over a scenario's completed runs, oldest first (the newest `limit`). */
   series(scenario: string, metric: string, labels: Record<string, string>, limit = 1000): SeriesPoint[] {
-    const rows = this.db.prepare(QUERIES.series).all(scenario, metric, labelKey(labels), limit) as Row[];
+    const rows = this.db.prepare(QUERIES.series).all(metric, labelKey(labels), scenario, limit) as Row[];
     return rows.reverse().map((r) => ({ runId: String(r.run_id), startedAt: String(r.started_at), moatVersion: String(r.moat_version), serviceVersion: r.service_version === null ? null : String(r.service_version), value: r.value === null ? null : Number(r.value) }));
   }
 

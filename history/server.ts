@@ -7,7 +7,7 @@ import type { TimelineEvent } from '../core/journal.ts';
 import { parseLabelKey, type History, type SeriesPoint } from './db.ts';
 import { indicators } from './indicators.ts';
 import type { Scheduler } from './scheduler.ts';
-import { detectRegression, worseWhen } from './trends.ts';
+import { detectRegression, regressionWindow, worseWhen } from './trends.ts';
 
 /** What the dashboard shows of the run in progress, and sends to every open live view. */
 export interface LiveState {
@@ -239,7 +239,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
 
 /** The trends of one scenario: TTD per detector, availability, recovery; regressions named. */
 function scenarioPage(history: History, scenario: string): string {
-  const wanted = (metric: string) => ['ttd_ms', 'availability', 'recovery_ms', 'leader_election_ms', 'latency_p99_ms'].includes(metric);
+  const wanted = (metric: string) => ['fastest_ttd_ms', 'ttd_ms', 'availability', 'recovery_ms', 'leader_election_ms', 'latency_p99_ms'].includes(metric);
   const charts = history.metricNames(scenario).filter((m) => wanted(m.metric) && !(m.metric === 'ttd_ms' && m.labels.detector?.startsWith('alert:'))).map(({ metric, labels }) => {
     const points = history.series(scenario, metric, labels, 1000);
     const regression = detectRegression(points, metric);
@@ -260,7 +260,7 @@ function homePage(options: DashboardOptions, pageNumber: number): string {
   const runs = history.runs({ limit: 50, offset: pageNumber * 50 });
   const status = scheduler?.status();
   const regressions = history.scenarios().flatMap(({ scenario }) => history.metricNames(scenario).flatMap(({ metric, labels }) => {
-    const r = detectRegression(history.series(scenario, metric, labels, 200), metric);
+    const r = detectRegression(history.series(scenario, metric, labels, regressionWindow()), metric);
     return r ? [`<li class="bad"><a href="/scenarios/${encodeURIComponent(scenario)}">${e(scenario)}</a>: ${e(metric)}${Object.keys(labels).length ? `{${e(Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(','))}}` : ''} worse since run ${e(r.firstRun.runId)} (median ${e(Number(r.recentMedian.toPrecision(4)))} vs ${e(Number(r.baselineMedian.toPrecision(4)))})</li>`] : [];
   }));
   const cards = [

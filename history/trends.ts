@@ -99,6 +99,11 @@ export interface RegressionSettings {
 
 export const REGRESSION_DEFAULTS: RegressionSettings = { baseline: 30, minBaseline: 10, splits: [3, 4, 5], alpha: 0.01 };
 
+/** How many of the newest runs a regression test reads: older ones cannot change its answer. */
+export function regressionWindow(settings: RegressionSettings = REGRESSION_DEFAULTS): number {
+  return settings.baseline + Math.max(...settings.splits);
+}
+
 export interface Regression {
   worse: 'higher' | 'lower';
   /** the recent runs judged worse than the ones before */
