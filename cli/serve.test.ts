@@ -5,7 +5,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../core/testing.ts';
 import { waitFor } from '../core/units.ts';
-import { History } from '../history/index.ts';
+import { History, Scheduler, type Executor } from '../history/index.ts';
+import type { Journal } from '../core/journal.ts';
+import { loadScheduleFile } from './schedule-file.ts';
 
 const cli = new URL('./main.ts', import.meta.url).pathname;
 
@@ -125,4 +127,36 @@ schedules:
   assert.match(result.stderr, /schedule\.yaml:4 schedules\[0\]\.cron: not a cron expression croner accepts/);
   assert.match(result.stderr, /schedule\.yaml:5 schedules\[0\]\.scenarios\[0\]: missing\.yaml does not validate/);
   assert.match(result.stderr, /schedule\.yaml:5 schedules\[0\]\.scenarios\[1\]: \.\.\/outside\.yaml is outside the schedule's folder/);
+});
+
+test('the library schedule validates and runs 27 drills in a day, one at a time, with nothing skipped', async (t) => {
+  const schedule = await loadScheduleFile(new URL('../scenarios/library.schedule.yaml', import.meta.url).pathname);
+  const dir = tempDir(t, 'library-schedule');
+  const history = History.open(join(dir, 'history.db'));
+  t.after(() => history.close());
+  let now = new Date('2026-12-06T23:59:00Z');
+  let active = 0;
+  let overlapped = false;
+  const execute: Executor = async () => {
+    overlapped ||= active > 0;
+    active++;
+    await new Promise((resolve) => setImmediate(resolve));
+    active--;
+    return { status: 'completed', verdict: { passed: true, reasons: [] } } as unknown as Journal;
+  };
+  const scheduler = new Scheduler(history, schedule, execute, { now: () => now });
+  t.after(() => scheduler.stop());
+  const pending = () => Number((history.db.prepare("SELECT COUNT(*) AS n FROM queue WHERE state IN ('queued', 'running')").get() as { n: number }).n);
+  // one simulated day, minute by minute; each minute's runs finish before the clock moves on
+  for (let minute = 0; minute <= 24 * 60; minute++) {
+    now = new Date(Date.UTC(2026, 11, 7) + minute * 60_000 - 60_000);
+    scheduler.tick();
+    for (let i = 0; i < 1000 && pending() > 0; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const rows = history.db.prepare("SELECT schedule, state, COUNT(*) AS n FROM queue WHERE due_at >= '2026-12-07' AND due_at < '2026-12-08' GROUP BY schedule, state ORDER BY schedule").all() as { schedule: string; state: string; n: number }[];
+  assert.deepEqual(rows.map((r) => ({ ...r })), [
+    { schedule: 'hourly-leader-isolation', state: 'done', n: 13 },
+    { schedule: 'nightly-library', state: 'done', n: 14 },
+  ]);
+  assert.equal(overlapped, false, 'two runs overlapped');
 });
