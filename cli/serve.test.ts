@@ -5,6 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../core/testing.ts';
 import { waitFor } from '../core/units.ts';
+import { chromium } from 'playwright-core';
 import { History, Scheduler, type Executor } from '../history/index.ts';
 import type { Journal } from '../core/journal.ts';
 import { loadScheduleFile } from './schedule-file.ts';
@@ -87,22 +88,32 @@ test('moat serve runs a schedule of two scenarios on time, survives kill -9 mid-
     }
   });
   const url = await second.url;
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  t.after(() => browser.close());
+  const view = await browser.newPage();
+  // the live view follows the next run over Server-Sent Events: its name, then its fault applied
+  await view.goto(`${url}/live`);
   await waitFor('the interrupted run in history', 60_000, async () => withHistory(dir, (h) => h.run(running.run_id)?.status === 'interrupted' || undefined), 250);
   assert.match(second.output(), new RegExp(`run ${running.run_id} was in progress when moat stopped: recorded as interrupted`));
+  await view.locator('#live-run', { hasText: /serve-(first|second)/ }).waitFor({ timeout: 300_000 });
+  await view.locator('#live-events li.fault-applied').first().waitFor({ timeout: 300_000 });
   await waitFor('both scenarios completed', 400_000, async () => withHistory(dir, (h) => {
     const done = new Set(h.runs().filter((r) => r.status === 'completed').map((r) => r.scenario));
     return done.has('serve-first') && done.has('serve-second') ? true : undefined;
   }), 500);
   assert.ok(!existsSync(`/run/netns/moat-${running.run_id}-etcd-1`), 'the next run cleaned up what the killed one left');
 
-  // the dashboard lists both, and the live status and the queue are there
-  const home = await (await fetch(`${url}/`)).text();
-  assert.match(home, /serve-first/);
-  assert.match(home, /serve-second/);
-  const status = await (await fetch(`${url}/api/status`)).json() as { scheduler: { next: unknown[] } };
-  assert.ok(status.scheduler.next.length > 0);
-  const trends = await (await fetch(`${url}/scenarios/serve-first`)).text();
-  assert.match(trends, /<svg class="trend"/);
+  // the dashboard in Chromium lists both runs, each scenario's trends are drawn, and the schedule's next slots are there
+  await view.goto(`${url}/`);
+  for (const name of ['serve-first', 'serve-second']) {
+    assert.ok(await view.locator('table.runs tr.run', { hasText: name }).count() >= 1, `${name} in the run list`);
+    await view.goto(`${url}/scenarios/${name}`);
+    const chart = view.locator('svg.trend[data-metric="availability"]').first();
+    await chart.waitFor();
+    assert.ok(Number(await chart.getAttribute('data-points')) >= 1);
+    await view.goto(`${url}/`);
+  }
+  assert.ok(await view.locator('table.next tr').count() >= 2, 'the next scheduled runs');
 
   // SIGTERM: the run in progress (if any) heals and tears down, then moat serve exits 0
   second.child.kill('SIGTERM');
