@@ -14,6 +14,7 @@ import { formatMs } from '../core/units.ts';
 import { doctor } from './doctor.ts';
 import { detectCommand } from './detect.ts';
 import { alertsCommand } from './alerts.ts';
+import { diagnoseCommand } from './diagnose.ts';
 import { historyCommand, recordInHistory } from './history.ts';
 import { serveCommand } from './serve.ts';
 
@@ -36,6 +37,7 @@ usage:
   moat detect bench <corpus-dir> [--detector KIND]... [--mode fitted|online|both] [--json]
   moat detect corpus <dir> [--seed N] [--files N]
   moat alerts replay <rules.yaml> <run-dir>... [--json] [--step D]
+  moat diagnose <run-dir> [--json] [--window 30s] [--out FILE]
   moat history [scenario] [--json] [--limit N] [--history FILE]
   moat history import <runs-dir>... [--history FILE]
   moat history trends <scenario> [--runs N] [--json] [--history FILE]
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     case 'gate': return gateCommand(rest);
     case 'detect': return detectCommand(rest);
     case 'alerts': return alertsCommand(rest);
+    case 'diagnose': return diagnoseCommand(rest);
     case 'history': return historyCommand(rest);
     case 'serve': return serveCommand(rest);
     case 'report': return reportCommand(rest);

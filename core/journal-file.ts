@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { InvalidInputError } from './errors.ts';
 import { readRegularFile, writeFileNoFollow } from './files.ts';
-import { RUN_PHASES, type Journal } from './journal.ts';
+import { CAUSE_KINDS, RUN_PHASES, type Journal } from './journal.ts';
 import type { Scenario } from './scenario.ts';
 
 /** journal.json is read back by `moat report`, `moat bundle` and baselines: this is its one reader. */
@@ -19,6 +19,7 @@ const finite = z.number().refine(Number.isFinite, { error: 'expected a finite nu
 const time = finite;
 const maybeTime = finite.nullable();
 const evidence = z.looseObject({ t: time, kind: z.enum(['probe', 'counter', 'leader', 'ebpf', 'note']), ok: z.boolean(), detail: z.string() });
+const cause = z.enum(CAUSE_KINDS);
 const timelineEvent = z.union([
   z.looseObject({ t: time, kind: z.literal('leader-change'), detail: z.string(), service: z.string(), partition: z.string().optional(), from: z.string().nullable(), to: z.string().nullable(), term: z.number().optional() }),
   z.looseObject({ t: time, kind: z.enum(['phase', 'fault-applied', 'fault-verified', 'fault-healed', 'fault-failed', 'alarm', 'process-exit', 'target-wait']), detail: z.string() }),
@@ -95,6 +96,14 @@ const journalSchema = z.looseObject({
   gates: z.array(z.looseObject({ metric: z.string(), threshold: z.string(), actual: z.number().nullable(), ok: z.boolean(), detail: z.string() })),
   verdict: z.looseObject({ passed: z.boolean(), reasons: z.array(z.string()) }),
   cleanup: z.looseObject({ ok: z.boolean(), leftovers: z.array(z.string()) }),
+  diagnosis: z.looseObject({
+    windowMs: finite, elapsedMs: finite,
+    faults: z.array(z.looseObject({
+      faultId: z.string(), truth: z.array(z.string()), truthCause: cause, ttlMs: maybeTime, top1: z.boolean(), top3: z.boolean(), causeCorrect: z.boolean(),
+      hypotheses: z.array(z.looseObject({ component: z.looseObject({ id: z.string(), kind: z.enum(['member', 'service', 'link']) }), cause, confidence: finite, evidence: z.array(z.string()) })),
+      path: z.array(z.looseObject({ t: time, component: z.string(), cause })),
+    })),
+  }).optional(),
   error: z.string().optional(),
 });
 

@@ -257,7 +257,58 @@ export interface Journal {
   cleanup: { ok: boolean; leftovers: string[] };
   /** the team's alert rules, when the scenario has an `alerts:` section */
   alerts?: AlertsRecord;
+  /** where each fault was, as moat's localizer ranked the twin's components, scored against the truth */
+  diagnosis?: Diagnosis;
   error?: string;
+}
+
+/** What kind of cause a hypothesis names. */
+export const CAUSE_KINDS = ['network-cut', 'process-down', 'slow-dependency', 'leadership-instability', 'resource-pressure'] as const;
+export type CauseKind = (typeof CAUSE_KINDS)[number];
+
+/**
+ * A twin component a hypothesis can name: a member (`etcd-2`), a service (`etcd`), or a link from
+ * a service to one of its dependencies (`ledger->redis`).
+ */
+export interface ComponentRef {
+  id: string;
+  kind: 'member' | 'service' | 'link';
+}
+
+export interface Hypothesis {
+  component: ComponentRef;
+  cause: CauseKind;
+  /** the component's share of all the evidence at that moment, in [0, 1] */
+  confidence: number;
+  /** the evidence, strongest first, as sentences */
+  evidence: string[];
+}
+
+/** The localizer's verdict on one fault, and how it compares with where the fault really was. */
+export interface FaultDiagnosis {
+  faultId: string;
+  /** the components the fault acted on (any of them counts as a correct answer) */
+  truth: string[];
+  truthCause: CauseKind;
+  /** the top 3 hypotheses with the evidence up to the heal */
+  hypotheses: Hypothesis[];
+  /** time to localize: from the fault's start until the top hypothesis named a true component and stayed on it until the heal; null when it never did */
+  ttlMs: number | null;
+  /** the top hypothesis at the heal names a true component */
+  top1: boolean;
+  top3: boolean;
+  /** the top hypothesis' cause is the fault's kind */
+  causeCorrect: boolean;
+  /** every change of the top hypothesis from the fault's start to its heal */
+  path: { t: number; component: string; cause: CauseKind }[];
+}
+
+export interface Diagnosis {
+  /** the evidence window the localizer reads at each moment (ms) */
+  windowMs: number;
+  faults: FaultDiagnosis[];
+  /** how long the localizer took over the run's series */
+  elapsedMs: number;
 }
 
 /** The sentence a leader change is printed as, e.g. `etcd: etcd-1 -> etcd-2 (term 3)`. */

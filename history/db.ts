@@ -184,6 +184,10 @@ export function metricsOf(journal: Journal): RunMetric[] {
       if (caught.length) metrics.push({ metric: 'fastest_ttd_ms', labels: { fault: f.id }, value: Math.min(...caught) });
     }
   }
+  for (const d of journal.diagnosis?.faults ?? []) {
+    metrics.push({ metric: 'ttl_ms', labels: { fault: d.faultId }, value: d.ttlMs });
+    metrics.push({ metric: 'localization_top1', labels: { fault: d.faultId }, value: d.top1 ? 1 : 0 });
+  }
   for (const load of journal.load) {
     metrics.push({ metric: 'lost_writes', labels: { load: load.name }, value: load.lostWrites });
     if (load.messages) {

@@ -239,7 +239,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
 
 /** The trends of one scenario: TTD per detector, availability, recovery; regressions named. */
 function scenarioPage(history: History, scenario: string): string {
-  const wanted = (metric: string) => ['fastest_ttd_ms', 'ttd_ms', 'availability', 'recovery_ms', 'leader_election_ms', 'latency_p99_ms'].includes(metric);
+  const wanted = (metric: string) => ['fastest_ttd_ms', 'ttd_ms', 'ttl_ms', 'availability', 'recovery_ms', 'leader_election_ms', 'latency_p99_ms'].includes(metric);
   const charts = history.metricNames(scenario).filter((m) => wanted(m.metric) && !(m.metric === 'ttd_ms' && m.labels.detector?.startsWith('alert:'))).map(({ metric, labels }) => {
     const points = history.series(scenario, metric, labels, 1000);
     const regression = detectRegression(points, metric);

@@ -2,7 +2,7 @@ import type { SeriesPoint } from './db.ts';
 
 /** Which way a metric gets worse. */
 export function worseWhen(metric: string): 'higher' | 'lower' {
-  return metric === 'availability' || metric === 'fault_detected' ? 'lower' : 'higher';
+  return metric === 'availability' || metric === 'fault_detected' || metric === 'localization_top1' ? 'lower' : 'higher';
 }
 
 /** Mid-ranks (1-based) of `values`, ties sharing the mean of their ranks. */

@@ -25,6 +25,7 @@ export function renderHtml({ journal, series, evidence }: ReportInputs): string 
     section('Charts', chartsBlock(journal, series)),
     section('Detection', detectionBlock(journal)),
     ...(journal.alerts ? [section('Team alert rules', alertsBlock(journal))] : []),
+    ...(journal.diagnosis ? [section('Diagnosis', diagnosisBlock(journal))] : []),
     section('Gates', gatesBlock(journal)),
     section('Data integrity and load', loadBlock(journal)),
     section('Fault evidence', faultEvidenceBlock(journal)),
@@ -255,6 +256,20 @@ function alertsBlock(journal: Journal): string {
     d.ttdMs === null ? '<span class="bad">never</span>' : e(ms(d.ttdMs)), e(ms(d.notifiedMs)), d.ratioToBest === null ? '-' : e(`${d.ratioToBest.toFixed(1)}x`),
   ]), [3, 4, 5, 6]);
   return summary + rules + rows;
+}
+
+/** Where each fault was: moat's top hypotheses with their evidence, against the truth, and the time to localize. */
+export function diagnosisBlock(journal: Journal): string {
+  const diagnosis = journal.diagnosis!;
+  if (diagnosis.faults.length === 0) return '<p class="muted">No fault was applied.</p>';
+  const summary = table(['fault', 'where it was', 'top hypothesis', 'top-1', 'top-3', 'cause', 'time to localize'], diagnosis.faults.map((f) => [
+    e(f.faultId), e(`${f.truth.join(', ')} (${f.truthCause})`), f.hypotheses[0] ? e(`${f.hypotheses[0].component.id} (${f.hypotheses[0].cause})`) : '<span class="muted">none</span>',
+    f.top1 ? '<span class="ok">yes</span>' : '<span class="bad">no</span>', f.top3 ? '<span class="ok">yes</span>' : '<span class="bad">no</span>',
+    f.causeCorrect ? '<span class="ok">right</span>' : '<span class="bad">wrong</span>', f.ttlMs === null ? '<span class="bad">never</span>' : e(ms(f.ttlMs)),
+  ]), [6]);
+  const cards = diagnosis.faults.map((f) => `<div class="diagnosis" data-fault="${e(f.faultId)}"><h3>${e(f.faultId)}</h3><ol>${f.hypotheses.map((h) => `<li><b>${e(h.component.id)}</b> (${e(h.component.kind)}): ${e(h.cause)}, confidence ${e(`${Math.round(h.confidence * 100)}%`)}${f.truth.includes(h.component.id) ? ' <span class="ok">the faulted component</span>' : ''}<ul>${h.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul></li>`).join('')}</ol>
+<p class="muted">Top hypothesis over the fault: ${f.path.map((p) => e(`${at(p.t)} ${p.component}`)).join(' → ') || 'none'}</p></div>`).join('');
+  return `<p class="muted">moat's localizer ranks the twin's members, services and links by the evidence of the last ${e(ms(diagnosis.windowMs))} (series outside their warm-up normal, TCP trouble between hosts, process events, leader changes), explaining a caller's symptoms by its dependencies. Judged at the heal; time to localize is from the fault's start until the top hypothesis named the faulted component and stayed on it.</p>${summary}${cards}`;
 }
 
 function gatesBlock(journal: Journal): string {

@@ -91,6 +91,18 @@ export function renderMarkdown(journal: Journal): string {
     out.push('', `Blind rules: ${alerts.blind.length ? alerts.blind.map(cell).join(', ') : 'none'}. Unpaged faults: ${alerts.unpaged.length ? alerts.unpaged.map(cell).join(', ') : 'none'}.`);
   }
 
+  if (journal.diagnosis && journal.diagnosis.faults.length > 0) {
+    out.push('', '## Diagnosis', '', 'Where each fault was, as moat\'s localizer ranked the twin\'s components at the heal, against where it really was.', '');
+    out.push(table(['fault', 'where it was', 'top hypotheses', 'top-1', 'top-3', 'cause', 'time to localize'], journal.diagnosis.faults.map((f) => [
+      f.faultId, `${f.truth.join(', ')} (${f.truthCause})`, f.hypotheses.map((h) => `${h.component.id} (${h.cause}, ${Math.round(h.confidence * 100)}%)`).join('; ') || 'none',
+      f.top1 ? 'yes' : 'NO', f.top3 ? 'yes' : 'NO', f.causeCorrect ? 'right' : 'wrong', f.ttlMs === null ? 'never' : ms(f.ttlMs),
+    ])));
+    for (const f of journal.diagnosis.faults) {
+      const top = f.hypotheses[0];
+      if (top) out.push('', `Evidence for ${cell(top.component.id)} (${cell(f.faultId)}):`, ...top.evidence.slice(0, 5).map((x) => `- ${cell(x)}`));
+    }
+  }
+
   out.push('', '## Load', '');
   out.push(table(['load', 'op', 'requests', 'errors', 'availability', 'p50', 'p99', 'max'], journal.load.flatMap((l) => Object.entries(l.byOp).map(([op, o]) => [
     l.name, op, o.requests, o.errors, o.requests ? `${((1 - o.errors / o.requests) * 100).toFixed(2)}%` : '-', ms(o.p50Ms), ms(o.p99Ms), ms(o.maxMs),

@@ -23,5 +23,6 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
   { file: 'junit.xml', render: ({ journal }) => renderJunit([journal]) },
   { file: 'chaostoolkit-journal.json', render: ({ journal }) => JSON.stringify(renderChaosToolkit(journal), null, 2) + '\n' },
   { file: 'series.csv', render: ({ series }) => seriesToCsv(series) },
+  { file: 'diagnosis.json', render: ({ journal }) => `${JSON.stringify(journal.diagnosis ?? null, null, 2)}\n` },
   { file: 'report.html', render: renderHtml, last: true },
 ];

@@ -65,3 +65,26 @@ gates:
   assert.equal(results[0]!.detail, 'availability >= 99%: 98.000% over 1 value');
   assert.equal(results[3]!.detail, 'ttd_ms max < 5000: Infinity over 1 value');
 });
+
+test('gates on localization: time to localize (never as infinite) and top-1 accuracy', () => {
+  const scenario = parseScenario(`name: g
+twin: { services: { etcd: { kind: etcd } } }
+baseline: { warmup: 1s }
+faults:
+  - { id: a, type: partition, mode: isolate, target: etcd.leader, at: 1s, duration: 1s }
+  - { id: b, type: partition, mode: isolate, target: etcd.leader, at: 3s, duration: 1s }
+gates:
+  ttl_ms: ["max < 10000"]
+  "ttl_ms{fault:a}": ["max < 10000"]
+  localization_top1: ["avg >= 90%"]
+  "localization_top3{fault:b}": ["min == 1"]
+`);
+  const verdict = (faultId: string, ttlMs: number | null, top1: boolean, top3: boolean) => ({ faultId, truth: ['etcd-1'], truthCause: 'network-cut' as const, hypotheses: [], ttlMs, top1, top3, causeCorrect: true, path: [] });
+  const results = evaluateGates(scenario.gates, { loads: [], faults: [], detections: [], falseAlarms: [], detectors: [], diagnosis: { windowMs: 30_000, elapsedMs: 1, faults: [verdict('a', 2000, true, true), verdict('b', null, false, true)] } });
+  assert.deepEqual(results.map((r) => [r.metric, r.ok, r.actual]), [
+    ['ttl_ms', false, Number.POSITIVE_INFINITY],
+    ['ttl_ms{fault:a}', true, 2000],
+    ['localization_top1', false, 0.5],
+    ['localization_top3{fault:b}', true, 1],
+  ]);
+});

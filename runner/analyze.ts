@@ -1,7 +1,7 @@
 import { aggregate, compare, percentile } from '../core/thresholds.ts';
 import type { Series } from '../core/series.ts';
 import type { Detection, Alarm } from '../core/detection.ts';
-import type { AlertDetection, AlertEpisodeRecord, AlertsRecord, FaultRecord, GateResult, LeaderChangeEvent, LoadSummary, TimelineEvent } from '../core/journal.ts';
+import type { AlertDetection, AlertEpisodeRecord, AlertsRecord, Diagnosis, FaultRecord, GateResult, LeaderChangeEvent, LoadSummary, TimelineEvent } from '../core/journal.ts';
 import type { GateSpec } from './scenario/index.ts';
 import { GATE_METRICS } from './scenario/index.ts';
 import type { LoadResult } from '../load/index.ts';
@@ -10,6 +10,7 @@ import type { Journal } from '../core/journal.ts';
 import { matchesSeries, seriesLabel } from '../core/series.ts';
 import { runDetectors, scoreAlarms, splitAt, earlierWarmups, loadImports, trainingFor } from '../detect/index.ts';
 import { serviceKindOf } from '../twin/index.ts';
+import { diagnoseRun } from '../diagnose/index.ts';
 import type { RunContext } from './context.ts';
 
 /**
@@ -104,6 +105,7 @@ export interface GateInputs {
   falseAlarms: readonly Alarm[];
   detectors: readonly string[];
   alerts?: AlertsRecord;
+  diagnosis?: Diagnosis;
 }
 
 /**
@@ -133,6 +135,11 @@ export function evaluateGates(gates: readonly GateSpec[], inputs: GateInputs): G
 /** The per-fault rows of the alert rules a gate names, for the faults each claims to cover. */
 function alertDetections(inputs: GateInputs, tags: Record<string, string>): AlertDetection[] {
   return (inputs.alerts?.detections ?? []).filter((d) => (tags.alert === undefined || d.alert === tags.alert) && (tags.fault === undefined || d.faultId === tags.fault) && (d.covers || tags.fault !== undefined));
+}
+
+/** The localizer's verdicts on the faults a gate names. */
+function diagnosed(inputs: GateInputs, tags: Record<string, string>): Diagnosis['faults'] {
+  return (inputs.diagnosis?.faults ?? []).filter((d) => tags.fault === undefined || d.faultId === tags.fault);
 }
 
 function formatValue(value: number, ratio: boolean): string {
@@ -182,6 +189,12 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
       return inputs.alerts ? [inputs.falseAlarms.filter((a) => a.detector.startsWith('alert:') && (tags.alert === undefined || a.detector === alertDetector(tags.alert))).length] : [];
     case 'alert_unpaged_faults':
       return inputs.alerts ? [inputs.alerts.unpaged.length] : [];
+    case 'ttl_ms':
+      return diagnosed(inputs, tags).map((d) => d.ttlMs ?? Number.POSITIVE_INFINITY);
+    case 'localization_top1':
+      return diagnosed(inputs, tags).map((d) => (d.top1 ? 1 : 0));
+    case 'localization_top3':
+      return diagnosed(inputs, tags).map((d) => (d.top3 ? 1 : 0));
     default:
       return [];
   }
@@ -259,8 +272,10 @@ export async function analyze(run: RunContext): Promise<void> {
     fault.recoveryMs = recoveryAfter(fault.healedAt, errorSeries, warmupEndsAt, agreedAt);
   }
   if (journal.alerts && scenario.alerts) analyzeAlerts(run, windows, lastT);
+  // where each fault was, ranked from the same series, and scored against where it really was
+  journal.diagnosis = diagnoseRun(journal, all);
   journal.load = run.loadResults.map(summarizeLoad);
-  journal.gates = evaluateGates(scenario.gates, { loads: run.loadResults, faults: journal.faults, detections: journal.detections, falseAlarms: journal.falseAlarms, detectors: journal.detectors, ...(journal.alerts ? { alerts: journal.alerts } : {}) });
+  journal.gates = evaluateGates(scenario.gates, { loads: run.loadResults, faults: journal.faults, detections: journal.detections, falseAlarms: journal.falseAlarms, detectors: journal.detectors, ...(journal.alerts ? { alerts: journal.alerts } : {}), diagnosis: journal.diagnosis });
   journal.verdict = verdictOf(journal);
 }
 

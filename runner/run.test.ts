@@ -188,7 +188,17 @@ test('the demo scenario end to end: applied, verified, healed, scored, no lost w
   assert.deepEqual(journal.cleanup, { ok: true, leftovers: [] });
   assert.deepEqual(readdirSync(join(stateDir, 'ledger')), []);
 
-  for (const file of ['journal.json', 'series.jsonl', 'summary.md', 'report.html', 'junit.xml', 'chaostoolkit-journal.json', 'series.csv', 'acked-writes-kv.jsonl', 'logs/etcd-1.log', 'logs/etcd-2.log', 'logs/etcd-3.log', 'bpf/program.bt', 'bpf/output.jsonl']) {
+  // where the fault was: the isolated member is among the top 3 hypotheses at the heal (its peers'
+  // retransmits to it are what the kernel guarantees, and etcd's check-quorum takes its leadership)
+  const [diagnosed] = journal.diagnosis!.faults;
+  assert.deepEqual(diagnosed!.truth, fault!.hosts);
+  assert.ok(diagnosed!.top3, JSON.stringify(diagnosed));
+  assert.ok(diagnosed!.hypotheses.every((h) => h.evidence.length > 0));
+  // and `moat diagnose` reproduces it from the run folder alone
+  const again = execFileSync(process.execPath, [cli, 'diagnose', dir], { encoding: 'utf8' });
+  assert.match(again, /Matches the diagnosis the run recorded/, again);
+
+  for (const file of ['journal.json', 'series.jsonl', 'summary.md', 'report.html', 'junit.xml', 'chaostoolkit-journal.json', 'series.csv', 'diagnosis.json', 'acked-writes-kv.jsonl', 'logs/etcd-1.log', 'logs/etcd-2.log', 'logs/etcd-3.log', 'bpf/program.bt', 'bpf/output.jsonl']) {
     assert.ok(existsSync(join(dir, file)), `${file} in the run folder`);
   }
   const summary = run.stdout.join('');

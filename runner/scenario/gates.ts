@@ -16,4 +16,7 @@ export const GATE_METRICS: Record<string, { tags: string[]; ratio: boolean; desc
   alerts_blind: { tags: [], ratio: false, description: 'team alert rules that fired for none of the faults they claim to cover' },
   alert_false_alarms: { tags: ['alert'], ratio: false, description: 'team alert rules firing outside every fault window (plus grace), from t = 0' },
   alert_unpaged_faults: { tags: [], ratio: false, description: 'faults no team alert rule fired for' },
+  ttl_ms: { tags: ['fault'], ratio: false, description: "time to localize: from a fault's start until moat's top hypothesis named the faulted component and stayed on it until the heal (never counts as infinite)" },
+  localization_top1: { tags: ['fault'], ratio: true, description: "1 when moat's top hypothesis at the heal named the faulted component, else 0 (avg: top-1 accuracy)" },
+  localization_top3: { tags: ['fault'], ratio: true, description: "1 when the faulted component was among moat's top 3 hypotheses at the heal, else 0" },
 };

@@ -1,0 +1,3 @@
+export { diagnoseRun, Localizer, truthOf, LOCALIZER_DEFAULTS, type LocalizerSettings, type Ranked } from './localize.ts';
+export { topologyOf, linkId, type Topology } from './topology.ts';
+export { classify, anomalies, FAMILY_WEIGHT, type Family } from './evidence.ts';
