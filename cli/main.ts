@@ -17,6 +17,7 @@ import { alertsCommand } from './alerts.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { historyCommand, recordInHistory } from './history.ts';
 import { serveCommand } from './serve.ts';
+import { isScheduleFile, loadScheduleFile } from './schedule-file.ts';
 
 /** Exit codes, shared by every command: 0 pass, 1 a gate or verdict failed, 2 invalid input, 3 the run itself failed. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, runFailed: 3 } as const;
@@ -26,7 +27,7 @@ const USAGE = `moat - chaos runs on a digital twin, scored against exact fault g
 usage:
   moat run <scenario.yaml> [--out DIR] [--seed N] [--dry-run] [--cleanup-stale] [--json] [--allow-outside-paths]
   moat gate <scenario.yaml>... [--junit FILE] [--out DIR] [--seed N] [--repeat N] [--cleanup-stale] [--allow-outside-paths]
-  moat validate <scenario.yaml>... [--allow-outside-paths]
+  moat validate <scenario.yaml|x.schedule.yaml>... [--allow-outside-paths]
   moat report <run-dir> [--markdown]
   moat bundle <run-dir> [--out FILE.tar.gz]
   moat verify-bundle <FILE.tar.gz>
@@ -83,6 +84,11 @@ async function validateCommand(args: string[]): Promise<number> {
   let failed = 0;
   for (const file of positionals) {
     try {
+      if (isScheduleFile(file)) {
+        const schedule = await loadScheduleFile(file, { allowOutsidePaths: values['allow-outside-paths'] });
+        process.stdout.write(`${file}: ok (a schedule: ${schedule.entries.length} entr${schedule.entries.length === 1 ? 'y' : 'ies'}, ${new Set(schedule.entries.flatMap((e) => e.scenarios.map((s) => s.file))).size} scenarios, every one valid)\n`);
+        continue;
+      }
       const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'] });
       process.stdout.write(`${file}: ok (${scenario.faults.length} fault${scenario.faults.length === 1 ? '' : 's'}, ${formatMs(runLengthMs(scenario))} run)\n`);
     } catch (error) {
@@ -297,6 +303,15 @@ async function cleanupCommand(args: string[]): Promise<number> {
     }
   }
   return failures === 0 ? EXIT.ok : EXIT.runFailed;
+}
+
+// A reader that goes away (`moat run | head`, a CI runner killed under it) makes every later
+// write fail with EPIPE. That must not become an error of the run: a run that lost its terminal
+// still heals its faults and tears down, it just does so quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
 }
 
 try {

@@ -6,6 +6,11 @@ import { loadScenarioFile, parseYamlFile, formatPath } from '../runner/index.ts'
 import type { Schedule } from '../history/index.ts';
 import { Cron } from 'croner';
 
+/** Schedule files are named `<name>.schedule.yaml`, so they can sit beside the scenarios they run. */
+export function isScheduleFile(file: string): boolean {
+  return /\.schedule\.ya?ml$/.test(file);
+}
+
 /** A schedule file is small; more is a mistake or an attack. */
 export const MAX_SCHEDULE_BYTES = 256 * 1024;
 

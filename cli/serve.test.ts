@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../core/testing.ts';
 import { waitFor } from '../core/units.ts';
@@ -138,6 +138,12 @@ schedules:
   assert.match(result.stderr, /schedule\.yaml:4 schedules\[0\]\.cron: not a cron expression croner accepts/);
   assert.match(result.stderr, /schedule\.yaml:5 schedules\[0\]\.scenarios\[0\]: missing\.yaml does not validate/);
   assert.match(result.stderr, /schedule\.yaml:5 schedules\[0\]\.scenarios\[1\]: \.\.\/outside\.yaml is outside the schedule's folder/);
+  // moat validate knows a schedule file by its name and says the same
+  const named = join(dir, 'drills.schedule.yaml');
+  writeFileSync(named, readFileSync(join(dir, 'schedule.yaml'), 'utf8'));
+  const validated = spawnSync(process.execPath, [cli, 'validate', named], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(validated.status, 2, validated.stdout + validated.stderr);
+  assert.match(validated.stderr, /drills\.schedule\.yaml:4 schedules\[0\]\.cron: not a cron expression croner accepts/);
 });
 
 test('the library schedule validates and runs 27 drills in a day, one at a time, with nothing skipped', async (t) => {
@@ -166,8 +172,8 @@ test('the library schedule validates and runs 27 drills in a day, one at a time,
   }
   const rows = history.db.prepare("SELECT schedule, state, COUNT(*) AS n FROM queue WHERE due_at >= '2026-12-07' AND due_at < '2026-12-08' GROUP BY schedule, state ORDER BY schedule").all() as { schedule: string; state: string; n: number }[];
   assert.deepEqual(rows.map((r) => ({ ...r })), [
-    { schedule: 'hourly-leader-isolation', state: 'done', n: 13 },
-    { schedule: 'nightly-library', state: 'done', n: 14 },
+    { schedule: 'hourly-leader-isolation', state: 'done', n: 8 },
+    { schedule: 'nightly-library', state: 'done', n: 19 },
   ]);
   assert.equal(overlapped, false, 'two runs overlapped');
 });

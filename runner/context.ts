@@ -226,8 +226,16 @@ export class RunContext {
       this.stop(new Interrupted(`interrupted by ${signal}`));
     };
     const onExternalAbort = () => onSignal('SIGTERM');
+    let strayErrors = 0;
     const onStrayError = (error: unknown) => {
-      process.stderr.write(`moat: unexpected error during the run: ${errorMessage(error)}; healing faults and tearing down\n`);
+      // said once: a second stray error (e.g. from the report of the first) must not loop
+      if (strayErrors++ === 0) {
+        try {
+          process.stderr.write(`moat: unexpected error during the run: ${errorMessage(error)}; healing faults and tearing down\n`);
+        } catch {
+          // nowhere to say it; the journal will
+        }
+      }
       this.stop(new MoatError(`unexpected error: ${errorMessage(error)}`, { cause: error }));
     };
     process.on('SIGINT', onSignal);

@@ -145,6 +145,35 @@ test('SIGINT during a partition heals, tears down and still writes the journal',
   assert.match(run.stdout.join(''), /# moat run: long-fault - FAILED/);
 });
 
+test('a run whose terminal went away (stdout and stderr closed, as `moat run | head` or a killed CI runner leaves it) still heals and tears down on SIGTERM', { timeout: 120_000 }, async (t) => {
+  // registered before the temp folders, so it runs before they go: a run that hangs is killed and cleaned up
+  let run: Started | undefined;
+  t.after(() => {
+    if (run?.child.exitCode !== null) return;
+    run.child.kill('SIGKILL');
+    execFileSync(process.execPath, [cli, 'cleanup'], { env: { ...process.env, MOAT_STATE_DIR: stateDir } });
+  });
+  const stateDir = tempDir(t, 'state');
+  const outDir = tempDir(t, 'out');
+  const scenario = join(tempDir(t, 'sc'), 'long.yaml');
+  writeFileSync(scenario, LONG_FAULT);
+  run = startMoat(['run', scenario, '--out', outDir], { MOAT_STATE_DIR: stateDir });
+  await run.waitFor(/fault-applied: cut/, 60_000);
+  const runId = runIdFrom(stateDir);
+  // the reader goes away: every later write of moat's fails with EPIPE
+  run.child.stdout!.destroy();
+  run.child.stderr!.destroy();
+  run.child.kill('SIGTERM');
+  const code = await Promise.race([run.exited, new Promise<'hung'>((resolve) => setTimeout(resolve, 60_000, 'hung').unref())]);
+  assert.equal(code, 3, 'an interrupted run exits 3 (a run that never exits is killed)');
+  assert.deepEqual(leftovers(runId), { netns: [], links: [], processes: [] });
+  assert.deepEqual(readdirSync(join(stateDir, 'ledger')), []);
+  const [runDir] = readdirSync(outDir);
+  const journal = JSON.parse(readFileSync(join(outDir, runDir!, 'journal.json'), 'utf8')) as Journal;
+  assert.equal(journal.status, 'interrupted', journal.error);
+  assert.ok(journal.faults[0]!.healedAt !== null, 'the fault was healed on the way out');
+});
+
 test('the demo scenario end to end: applied, verified, healed, scored, no lost writes', { timeout: 300_000 }, async (t) => {
   const stateDir = tempDir(t, 'state');
   const outDir = tempDir(t, 'out');

@@ -99,7 +99,7 @@ function classify(text: string, file: string): { code: 0 | 2 | 3; detail: string
 
 test(`a seeded fuzzer (${CASES} mutated library scenarios) never gets more than a clear rejection`, { timeout: 300_000 }, () => {
   const random = new SeededRandom(SEED);
-  const sources = readdirSync(library).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ name: f, text: readFileSync(join(library, f), 'utf8') }));
+  const sources = readdirSync(library).filter((f) => f.endsWith('.yaml') && !f.endsWith('.schedule.yaml')).sort().map((f) => ({ name: f, text: readFileSync(join(library, f), 'utf8') }));
   const rssBefore = process.memoryUsage().rss;
   const counts = { 0: 0, 2: 0, 3: 0 };
   let slowestMs = 0;
