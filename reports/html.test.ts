@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { writeReports } from './index.ts';
 import { fixtureRun } from './testing.ts';
+import { heatmapSvg } from './diagnosis.ts';
+import { readSeriesFile } from '../core/series-file.ts';
+import { readJournal } from '../core/journal-file.ts';
+import { diagnoseRun } from '../diagnose/index.ts';
 
 const artifacts = new URL('../test-artifacts/', import.meta.url).pathname;
 
@@ -51,4 +55,49 @@ test('the HTML report renders in headless Chromium from disk, with charts and no
   } finally {
     await browser.close();
   }
+});
+
+test('the diagnosis card renders in Chromium from disk: each fault\'s hypotheses with evidence against the truth, and nothing external', { timeout: 90_000 }, async (t) => {
+  const fixture = new URL('./fixtures/etcd-split-brain', import.meta.url).pathname;
+  // the fixture's journal is read the way moat reads it (older journals get their typed leader changes there)
+  const diagnosis = diagnoseRun(readJournal(fixture), readSeriesFile(join(fixture, 'series.jsonl')));
+  const { dir } = fixtureRun(t, (journal) => {
+    journal.diagnosis = diagnosis;
+  });
+  const html = writeReports(dir)['diagnosis.html']!;
+  const text = readFileSync(html, 'utf8');
+  assert.doesNotMatch(text, /<script|<link|@import|url\(|https?:\/\//i, 'self-contained');
+  assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /<a href="diagnosis.html">/);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (message) => { if (message.type() === 'error') problems.push(message.text()); });
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('request', (request) => requests.push(request.url()));
+    await page.goto(`file://${html}`);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(requests.filter((u) => !u.startsWith('file://')), []);
+    const card = page.locator('section.card#fault-isolate-leader');
+    assert.match((await card.locator('h2').textContent())!, /isolate-leader/);
+    assert.equal(await card.locator('ol.hypotheses > li').count(), 3);
+    // the isolated leader is the first hypothesis, marked as the faulted component, with its evidence
+    const first = card.locator('ol.hypotheses > li').first();
+    assert.match((await first.getAttribute('class'))!, /true/);
+    assert.match((await first.textContent())!, /etcd_server_has_leader\{member=etcd-1/);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the dependency-health heatmap colours a link by how far each bucket is above its level before the fault', () => {
+  const t = Float64Array.from({ length: 120 }, (_, i) => i * 1000);
+  const errors = { name: 'ledger_dependency_errors_total:rate', labels: { service: 'ledger', member: 'ledger-1', dependency: 'redis' }, t, v: Float64Array.from(t, (x) => (x >= 60_000 && x < 90_000 ? 40 : 0.5)) };
+  const svg = heatmapSvg([errors], 30_000, 110_000, { appliedAt: 60_000, healedAt: 90_000 });
+  const fills = [...svg.matchAll(/<rect class="heat"[^>]*fill="rgb\(255,(\d+),(\d+)\)"/g)].map((m) => Number(m[1]));
+  assert.equal(fills.length, 16, 'one cell per 5 s from 60 s before to 30 s after');
+  assert.ok(fills.slice(0, 6).every((g) => g === 245), 'before the fault: the level itself');
+  assert.ok(fills.slice(6, 12).every((g) => g === 45), 'during the fault: the darkest');
+  assert.match(svg, /ledger-&gt;redis errors\/s/);
 });

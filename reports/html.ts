@@ -269,7 +269,7 @@ export function diagnosisBlock(journal: Journal): string {
   ]), [6]);
   const cards = diagnosis.faults.map((f) => `<div class="diagnosis" data-fault="${e(f.faultId)}"><h3>${e(f.faultId)}</h3><ol>${f.hypotheses.map((h) => `<li><b>${e(h.component.id)}</b> (${e(h.component.kind)}): ${e(h.cause)}, confidence ${e(`${Math.round(h.confidence * 100)}%`)}${f.truth.includes(h.component.id) ? ' <span class="ok">the faulted component</span>' : ''}<ul>${h.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul></li>`).join('')}</ol>
 <p class="muted">Top hypothesis over the fault: ${f.path.map((p) => e(`${at(p.t)} ${p.component}`)).join(' → ') || 'none'}</p></div>`).join('');
-  return `<p class="muted">moat's localizer ranks the twin's members, services and links by the evidence of the last ${e(ms(diagnosis.windowMs))} (series outside their warm-up normal, TCP trouble between hosts, process events, leader changes), explaining a caller's symptoms by its dependencies. Judged at the heal; time to localize is from the fault's start until the top hypothesis named the faulted component and stayed on it.</p>${summary}${cards}`;
+  return `<p><a href="diagnosis.html">The diagnosis card</a> of each fault adds a dependency-health heatmap and what changed in the twin before it.</p><p class="muted">moat's localizer ranks the twin's members, services and links by the evidence of the last ${e(ms(diagnosis.windowMs))} (series outside their warm-up normal, TCP trouble between hosts, process events, leader changes), explaining a caller's symptoms by its dependencies. Judged at the heal; time to localize is from the fault's start until the top hypothesis named the faulted component and stayed on it.</p>${summary}${cards}`;
 }
 
 function gatesBlock(journal: Journal): string {

@@ -3,6 +3,7 @@ import { renderMarkdown } from './markdown.ts';
 import { renderJunit } from './junit.ts';
 import { renderChaosToolkit } from './chaostoolkit.ts';
 import { seriesToCsv } from './csv.ts';
+import { renderDiagnosisHtml } from './diagnosis.ts';
 import type { ReportInputs } from './inputs.ts';
 
 /**
@@ -24,5 +25,6 @@ export const REPORT_FORMATS: readonly ReportFormat[] = [
   { file: 'chaostoolkit-journal.json', render: ({ journal }) => JSON.stringify(renderChaosToolkit(journal), null, 2) + '\n' },
   { file: 'series.csv', render: ({ series }) => seriesToCsv(series) },
   { file: 'diagnosis.json', render: ({ journal }) => `${JSON.stringify(journal.diagnosis ?? null, null, 2)}\n` },
+  { file: 'diagnosis.html', render: renderDiagnosisHtml },
   { file: 'report.html', render: renderHtml, last: true },
 ];
