@@ -8,6 +8,11 @@ import { spawnTracked, type ResourceLedger } from '../core/resources.ts';
 import type { SeriesSink } from '../core/series.ts';
 import { composeProgram, parseLine, histQuantile, ERRNO, GO_FUNCTIONS, type BpfProbe } from './probes.ts';
 import { goFunctions, hasSymbols, uprobeAddress } from './gopclntab.ts';
+import { StackSymbolizer } from './symbolize.ts';
+import { PROFILE_BUCKET_MS, type ProfileSample } from '../core/profile.ts';
+
+/** Distinct (host, bucket, stack) entries the profile keeps; more are counted as dropped. */
+const MAX_PROFILE_ENTRIES = 200_000;
 
 /** Whether eBPF probes can run here, and if not, why. */
 export async function bpfAvailability(): Promise<{ ok: true; bpftrace: string } | { ok: false; reason: string }> {
@@ -65,6 +70,9 @@ export class BpfObserver implements BpfEvidenceSource {
   readonly #tcp: { t: number; pair: string; retransmits: number; resets: number }[] = [];
   readonly #seenPairs = new Map<string, Set<string>>();
   readonly #tgid = new Map<number, number>();
+  readonly #profile = new Map<string, ProfileSample>();
+  readonly #symbolizer = new StackSymbolizer();
+  #profileDropped = 0;
   readonly attached: Promise<number>;
   readonly exited: Promise<number>;
   #lastTickAt = 0;
@@ -234,12 +242,38 @@ export class BpfObserver implements BpfEvidenceSource {
         if (host) this.#options.onEvent(`kernel: ${host} (pid ${key}) ${what}`);
       }
     }
+    this.#collectProfile(t);
     for (const key of Object.keys((this.#pending.get('@fatal_signals') ?? {}) as object)) {
       const [pid, signal] = key.split(',').map(Number);
       const host = hostOfPid(pid!);
       if (host) this.#options.onEvent(`kernel: ${SIGNALS[signal!] ?? `signal ${signal}`} sent to ${host} (pid ${pid})`);
     }
     this.#pending.clear();
+  }
+
+  /** The interval's on-CPU stacks, named while their processes are alive, summed per host and bucket. */
+  #collectProfile(t: number): void {
+    const stacks = this.#pending.get('@profile_stacks') as Record<string, number> | undefined;
+    if (!stacks) return;
+    const bucket = Math.floor(t / PROFILE_BUCKET_MS) * PROFILE_BUCKET_MS;
+    for (const [key, count] of Object.entries(stacks)) {
+      const comma = key.indexOf(',');
+      const pid = Number(key.slice(0, comma));
+      const host = this.#options.hostOfPid(pid);
+      if (!host) continue;
+      const addresses = [...key.slice(comma + 1).matchAll(/\n\t([0-9a-f]+) /g)].map((m) => parseInt(m[1]!, 16));
+      const frames = this.#symbolizer.frames(pid, addresses);
+      const id = `${host}|${bucket}|${frames.join(';')}`;
+      const entry = this.#profile.get(id);
+      if (entry) entry.count += count;
+      else if (this.#profile.size < MAX_PROFILE_ENTRIES) this.#profile.set(id, { host, t: bucket, frames, count });
+      else this.#profileDropped += count;
+    }
+  }
+
+  /** The profile probe's samples so far (empty without it), and how many were dropped over the cap. */
+  profile(): { samples: ProfileSample[]; dropped: number } {
+    return { samples: [...this.#profile.values()], dropped: this.#profileDropped };
   }
 
   tcpBetween(fromT: number, toT: number): Map<string, TcpCounts> {

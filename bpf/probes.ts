@@ -2,7 +2,7 @@ import { MoatError } from '../core/errors.ts';
 import { readFileSync } from 'node:fs';
 
 /** The probes moat ships, each a bpftrace file in this folder. */
-export const BPF_PROBES = ['tcp-retransmit', 'tcp-state', 'runq-latency', 'syscall-errors', 'process-exits', 'go-gc', 'go-sched'] as const;
+export const BPF_PROBES = ['tcp-retransmit', 'tcp-state', 'runq-latency', 'syscall-errors', 'process-exits', 'go-gc', 'go-sched', 'profile'] as const;
 export type BpfProbe = (typeof BPF_PROBES)[number];
 
 /** Probes placed per Go binary, with function addresses filled in. */
@@ -29,6 +29,7 @@ const MAPS: Record<BpfProbe, string[]> = {
   'process-exits': ['@process_exits', '@fatal_signals', '@oom_kills'],
   'go-gc': ['@go_gc_cycles', '@go_gc_mark_us', '@go_span_refills'],
   'go-sched': ['@go_goroutines_created'],
+  profile: ['@profile_stacks'],
 };
 
 /** Whether a name is one of the probes (a validated scenario's names are). */

@@ -222,7 +222,7 @@ export interface Journal {
   runDir: string;
   versions: Record<string, string>;
   /** the eBPF probes: whether they ran, and if not, why */
-  bpf: { enabled: boolean; probes: string[]; attachedProbes?: number; reason?: string };
+  bpf: { enabled: boolean; probes: string[]; attachedProbes?: number; reason?: string; profile?: { file: string; samples: number; dropped: number } };
   /** the run as an OpenTelemetry trace, written as OTLP JSON; `exported` when also sent over OTLP */
   trace: { file: string; spans: number; exported: boolean };
   /** the run's OTLP/HTTP receiver, on the twin's gateway: what twin services sent it */

@@ -3,6 +3,70 @@ import type { Series } from '../core/series.ts';
 import { signedMs } from '../core/units.ts';
 import { escapeHtml as e, formatDuration as ms } from './escape.ts';
 import type { ReportInputs } from './inputs.ts';
+import type { ProfileSample } from '../core/profile.ts';
+
+interface FlameNode {
+  name: string;
+  value: number;
+  children: Map<string, FlameNode>;
+}
+
+/** Samples of one host in [from, to) folded into a tree, root first. */
+function fold(samples: readonly ProfileSample[], host: string, from: number, to: number): FlameNode {
+  const root: FlameNode = { name: 'all', value: 0, children: new Map() };
+  for (const s of samples) {
+    if (s.host !== host || s.t < from || s.t >= to) continue;
+    root.value += s.count;
+    let node = root;
+    for (const frame of s.frames) {
+      let child = node.children.get(frame);
+      if (!child) {
+        child = { name: frame, value: 0, children: new Map() };
+        node.children.set(frame, child);
+      }
+      child.value += s.count;
+      node = child;
+    }
+  }
+  return root;
+}
+
+/**
+ * A flame graph as SVG (root at the bottom, each frame as wide as its share of the samples, the
+ * function's name in the box and in its tooltip). Frames narrower than a pixel are left out.
+ */
+export function flameGraphSvg(samples: readonly ProfileSample[], host: string, from: number, to: number, width = 1000): string {
+  const root = fold(samples, host, from, to);
+  if (root.value === 0) return `<p class="muted">No on-CPU samples of ${e(host)} in this window (a paused or stopped process runs nothing).</p>`;
+  const rowH = 16;
+  const rects: string[] = [];
+  let depth = 0;
+  const walk = (node: FlameNode, x: number, level: number) => {
+    depth = Math.max(depth, level);
+    let offset = x;
+    for (const child of [...node.children.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const w = (child.value / root.value) * width;
+      if (w >= 1) {
+        rects.push(`<g class="frame" data-level="${level}"><rect x="${offset.toFixed(1)}" y="LEVEL${level}" width="${(w - 0.5).toFixed(1)}" height="${rowH - 1}" fill="hsl(${20 + ((child.name.length * 37) % 40)},85%,${60 + ((child.name.charCodeAt(0) * 7) % 15)}%)"><title>${e(`${child.name}: ${child.value} samples (${((100 * child.value) / root.value).toFixed(1)}%)`)}</title></rect>${w > 40 ? `<text x="${(offset + 3).toFixed(1)}" y="LEVEL${level}T">${e(child.name.length * 6 > w - 6 ? `${child.name.slice(0, Math.max(1, Math.floor((w - 6) / 6) - 1))}…` : child.name)}</text>` : ''}</g>`);
+        walk(child, offset, level + 1);
+      }
+      offset += w;
+    }
+  };
+  walk(root, 0, 0);
+  const height = (depth + 1) * rowH;
+  const svg = rects.join('').replace(/LEVEL(\d+)(T?)/g, (_, level: string, text: string) => String(height - (Number(level) + 1) * rowH + (text ? 12 : 0)));
+  return `<svg class="flame" data-host="${e(host)}" data-samples="${root.value}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="on-CPU flame graph of ${e(host)}">${svg}</svg>`;
+}
+
+/** The process to profile for a fault: the top hypothesis' member, or the calling member of a link, or a service's first member. */
+function suspectHost(d: FaultDiagnosis, journal: Journal): string | undefined {
+  const top = d.hypotheses[0];
+  if (!top) return undefined;
+  const service = top.component.kind === 'link' ? top.component.id.split('->')[0]! : top.component.kind === 'service' ? top.component.id : undefined;
+  if (!service) return top.component.id;
+  return journal.scenario.twin.services.some((s) => s.name === service) ? `${service}-1` : undefined;
+}
 
 /** How far before a fault the card looks for changes in the twin. */
 const CHANGES_BEFORE_MS = 180_000;
@@ -91,7 +155,17 @@ function changesBefore(journal: Journal, appliedAt: number): string {
   return `<ul class="changes">${changes.map((ev) => `<li><code>${e(signedMs(ev.t - appliedAt))}</code> ${e(ev.kind)}: ${e(ev.detail)}</li>`).join('')}</ul>`;
 }
 
-function card(journal: Journal, series: readonly Series[], d: FaultDiagnosis): string {
+function flameBlock(journal: Journal, d: FaultDiagnosis, profile: readonly ProfileSample[] | undefined, appliedAt: number, healedAt: number): string {
+  if (!journal.bpf.probes.includes('profile')) return '<p class="muted">No on-CPU profile: add <code>profile</code> to <code>observe.bpf</code> to get one.</p>';
+  const host = suspectHost(d, journal);
+  if (!host) return '<p class="muted">No process to profile for this hypothesis.</p>';
+  const length = Math.max(5000, healedAt - appliedAt);
+  return `<p>On-CPU stacks of <b>${e(host)}</b> (the suspected process), sampled 49 times a second.</p>
+<h4>During the fault</h4>${flameGraphSvg(profile ?? [], host, appliedAt, healedAt)}
+<h4>Before it (as long, just before)</h4>${flameGraphSvg(profile ?? [], host, appliedAt - length, appliedAt)}`;
+}
+
+function card(journal: Journal, series: readonly Series[], d: FaultDiagnosis, profile?: readonly ProfileSample[]): string {
   const fault = journal.faults.find((f) => f.id === d.faultId);
   const appliedAt = fault?.appliedAt ?? 0;
   const healedAt = fault?.healedAt ?? appliedAt;
@@ -104,6 +178,7 @@ function card(journal: Journal, series: readonly Series[], d: FaultDiagnosis): s
 <h3>Hypotheses at the heal</h3><ol class="hypotheses">${hypotheses || '<li class="muted">no component had any evidence</li>'}</ol>
 <p class="muted">The top hypothesis during the fault: ${path}</p>
 <h3>Dependency health</h3>${heatmapSvg(series, appliedAt - 60_000, healedAt + 30_000, { appliedAt, healedAt })}
+<h3>Where the suspected process spent its CPU</h3>${flameBlock(journal, d, profile, appliedAt, healedAt)}
 <h3>Changes in the twin in the 3 minutes before</h3>${changesBefore(journal, appliedAt)}
 </section>`;
 }
@@ -111,7 +186,8 @@ function card(journal: Journal, series: readonly Series[], d: FaultDiagnosis): s
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:16px 24px;color:#1b1f23}
 h1{font-size:22px}h2{font-size:17px;border-bottom:1px solid #d0d7de;padding-bottom:4px;margin-top:28px}h3{font-size:14px;margin:14px 0 4px}
 .ok{color:#116329;font-weight:600}.bad{color:#a40e26;font-weight:600}.muted{color:#57606a}code{font:12px ui-monospace,monospace;background:#f6f8fa;padding:1px 4px}
-li.hypothesis{margin:6px 0}li.hypothesis.true>b{color:#116329}svg text{font:10px system-ui,sans-serif;fill:#57606a}`;
+li.hypothesis{margin:6px 0}li.hypothesis.true>b{color:#116329}svg text{font:10px system-ui,sans-serif;fill:#57606a}h4{font-size:13px;margin:8px 0 2px}
+svg.flame text{font:10px ui-monospace,monospace;fill:#1b1f23;pointer-events:none}`;
 
 /**
  * `diagnosis.html`: the diagnosis card of every fault, one self-contained page (no scripts, no
@@ -119,13 +195,13 @@ li.hypothesis{margin:6px 0}li.hypothesis.true>b{color:#116329}svg text{font:10px
  * a dependency-health heatmap (link x time: errors and p99 per link, retransmits per host pair)
  * and what changed in the twin in the 3 minutes before.
  */
-export function renderDiagnosisHtml({ journal, series }: ReportInputs): string {
+export function renderDiagnosisHtml({ journal, series, profile }: ReportInputs): string {
   const diagnosis = journal.diagnosis;
   const body = !diagnosis
     ? '<p class="muted">This journal has no diagnosis (a run from an older moat): <code>moat diagnose &lt;run-dir&gt;</code> computes one.</p>'
     : diagnosis.faults.length === 0
       ? '<p class="muted">No fault was applied.</p>'
-      : diagnosis.faults.map((d) => card(journal, series, d)).join('\n');
+      : diagnosis.faults.map((d) => card(journal, series, d, profile)).join('\n');
   const watched = series.length;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>moat diagnosis: ${e(journal.scenarioName)}</title><style>${STYLE}</style></head>

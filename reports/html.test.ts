@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { writeReports } from './index.ts';
 import { fixtureRun } from './testing.ts';
-import { heatmapSvg } from './diagnosis.ts';
+import { flameGraphSvg, heatmapSvg } from './diagnosis.ts';
 import { readSeriesFile } from '../core/series-file.ts';
 import { readJournal } from '../core/journal-file.ts';
 import { diagnoseRun } from '../diagnose/index.ts';
@@ -100,4 +100,21 @@ test('the dependency-health heatmap colours a link by how far each bucket is abo
   assert.ok(fills.slice(0, 6).every((g) => g === 245), 'before the fault: the level itself');
   assert.ok(fills.slice(6, 12).every((g) => g === 45), 'during the fault: the darkest');
   assert.match(svg, /ledger-&gt;redis errors\/s/);
+});
+
+test('a flame graph: each frame as wide as its share of the host\'s samples in the window, root at the bottom', () => {
+  const samples = [
+    { host: 'etcd-1', t: 10_000, frames: ['runtime.goexit', 'main.serve', 'main.put'], count: 30 },
+    { host: 'etcd-1', t: 10_000, frames: ['runtime.goexit', 'main.serve', 'main.get'], count: 10 },
+    { host: 'etcd-1', t: 50_000, frames: ['runtime.goexit', 'main.compact'], count: 99 },
+    { host: 'etcd-2', t: 10_000, frames: ['runtime.goexit', 'main.other'], count: 99 },
+  ];
+  const svg = flameGraphSvg(samples, 'etcd-1', 0, 20_000, 1000);
+  assert.match(svg, /data-samples="40"/);
+  const width = (name: string) => Number(new RegExp(`<rect [^>]*width="([\\d.]+)"[^>]*><title>${name.replace(/[.]/g, '\\.')}:`).exec(svg)?.[1]);
+  assert.equal(width('runtime.goexit'), 999.5);
+  assert.equal(width('main.put'), 749.5);
+  assert.equal(width('main.get'), 249.5);
+  assert.doesNotMatch(svg, /main\.compact|main\.other/, 'other windows and hosts stay out');
+  assert.match(flameGraphSvg(samples, 'etcd-3', 0, 20_000), /No on-CPU samples of etcd-3/);
 });

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Journal } from '../core/journal.ts';
 import type { Series } from '../core/series.ts';
 import { InvalidJournalError, readJournal } from '../core/journal-file.ts';
 import { isInside } from '../core/files.ts';
 import { readSeriesFile } from '../core/series-file.ts';
+import { PROFILE_FILE, readProfileFile, type ProfileSample } from '../core/profile.ts';
 
 /** A file of the run folder, with its digest, for the evidence list and the bundle manifest. */
 export interface EvidenceFile {
@@ -19,6 +20,8 @@ export interface ReportInputs {
   journal: Journal;
   series: Series[];
   evidence: EvidenceFile[];
+  /** the profile probe's on-CPU samples, when the run had it */
+  profile?: ProfileSample[];
 }
 
 /** The sha256 of a regular file, read without following a link. */
@@ -59,5 +62,7 @@ export function listEvidence(runDir: string, exclude: readonly string[] = []): E
 export function loadReportInputs(runDir: string, exclude: readonly string[] = []): ReportInputs {
   const journal = readJournal(runDir);
   if (!isInside(runDir, journal.series.file)) throw new InvalidJournalError(`${join(runDir, 'journal.json')}: series.file ${JSON.stringify(journal.series.file)} is outside the run folder`);
-  return { journal, series: readSeriesFile(join(runDir, journal.series.file)), evidence: listEvidence(runDir, exclude) };
+  const profileFile = join(runDir, PROFILE_FILE);
+  const profile = journal.bpf.profile && existsSync(profileFile) ? readProfileFile(profileFile) : [];
+  return { journal, series: readSeriesFile(join(runDir, journal.series.file)), evidence: listEvidence(runDir, exclude), profile };
 }

@@ -4,6 +4,9 @@ import { RESOURCE_HANDLERS } from '../../twin/index.ts';
 import type { LoadResult } from '../../load/index.ts';
 import type { RunContext } from '../context.ts';
 import { stopAlerting } from './alerts.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROFILE_FILE } from '../../core/profile.ts';
 
 /**
  * Runs whatever happened before: heal every active fault, stop the loads (keeping what they
@@ -38,6 +41,11 @@ export async function tearDown(run: RunContext): Promise<void> {
   await run.scraper?.stop();
   await Promise.all(run.stops.map((stop) => stop()));
   await run.bpf?.stop().catch((error: unknown) => journal.cleanup.leftovers.push(`bpftrace: ${errorMessage(error)}`));
+  if (run.bpf && journal.bpf.probes.includes('profile')) {
+    const { samples, dropped } = run.bpf.profile();
+    writeFileSync(join(run.runDir, PROFILE_FILE), samples.map((s) => JSON.stringify(s)).join('\n') + (samples.length ? '\n' : ''));
+    journal.bpf.profile = { file: PROFILE_FILE, samples: samples.reduce((n, s) => n + s.count, 0), dropped };
+  }
   if (run.otlp) {
     const otlp = run.otlp;
     otlp.spanSeries();
