@@ -96,6 +96,23 @@ test('a killed process: the kernel\'s exit event and resets from its peers name 
   assert.equal(d!.ttlMs, 1000);
 });
 
+test('leader churn: every member shows it while leadership moves between them, so the service is named, not a member', () => {
+  const members = ['etcd-1', 'etcd-2', 'etcd-3'];
+  const timeline: TimelineEvent[] = [];
+  for (let i = 0; i < 6; i++) timeline.push({ t: 41_000 + i * 3000, kind: 'leader-change', detail: 'move', service: 'etcd', from: members[i % 3]!, to: members[(i + 1) % 3]!, term: 3 + i });
+  const input = run([{ name: 'etcd', kind: 'etcd', replicas: 3 }], [fault('churn', 'leader-churn', members, 'etcd')], timeline);
+  const all = [
+    ...members.map((m) => series('etcd_server_leader_changes_seen_total:rate', { service: 'etcd', member: m }, (s) => (s > 40 && s <= 60 && s % 3 === 2 ? 1 : 0))),
+    ...members.map((m) => series('grpc_server_handling_seconds:p99_ms', { service: 'etcd', member: m, grpc_method: 'Put' }, (s) => (s > 40 && s <= 60 && s % 3 === 2 ? 60 : 5))),
+  ];
+  const [d] = diagnoseRun(input, all).faults;
+  assert.deepEqual(d!.truth, ['etcd']);
+  assert.equal(d!.hypotheses[0]!.component.id, 'etcd', JSON.stringify(d!.hypotheses, null, 1));
+  assert.equal(d!.hypotheses[0]!.cause, 'leadership-instability');
+  assert.match(d!.hypotheses[0]!.evidence.join('\n'), /every member of etcd shows it/);
+  assert.ok(d!.ttlMs !== null);
+});
+
 test('two faults at once on two services: each is judged with the other\'s component left out', () => {
   const services = [{ name: 'classic', kind: 'etcd', replicas: 3 }, { name: 'prevote', kind: 'etcd', replicas: 3 }];
   const input = run(services, [fault('cut-classic', 'partition', ['classic-3'], 'classic'), fault('cut-prevote', 'partition', ['prevote-1'], 'prevote')]);

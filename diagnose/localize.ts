@@ -12,9 +12,11 @@ export interface LocalizerSettings {
   saturate: number;
   /** how much of a caller's own symptoms a troubled link to its dependency explains away */
   explainedByDependency: number;
+  /** how much of the evidence every member of a service shows at once counts for the service */
+  commonToService: number;
 }
 
-export const LOCALIZER_DEFAULTS: LocalizerSettings = { windowMs: 30_000, stepMs: 1000, saturate: 3, explainedByDependency: 0.75 };
+export const LOCALIZER_DEFAULTS: LocalizerSettings = { windowMs: 30_000, stepMs: 1000, saturate: 3, explainedByDependency: 0.75, commonToService: 0.75 };
 
 /** One component's standing at a moment: its score, and each family's strongest piece of evidence. */
 export interface Ranked {
@@ -77,25 +79,24 @@ export class Localizer {
       if (n === 0) continue;
       offer(channel.component, channel.family, Math.min(1, n / this.settings.saturate), channel.cause, `${channel.label} outside its normal (${formatNumber(channel.normal)}) at ${n} points in the last ${seconds(this.settings.windowMs)}`);
     }
-    // host pairs: a host that many others have trouble reaching is in the middle of it
+    // host pairs: a host that many others have trouble reaching is in the middle of it. Retransmits
+    // say it most plainly (a peer that does not answer); resets and closes less (a cut made with
+    // rejects resets both ways, and leader changes close streams), so they count half.
     const peersOf = new Map<string, Set<string>>();
-    const troubled = new Map<string, Map<string, PairChannel['what']>>();
+    const troubled = new Map<string, Record<PairChannel['what'], Set<string>>>();
     for (const pair of this.#pairs) {
       peersOf.set(pair.to, (peersOf.get(pair.to) ?? new Set()).add(pair.from));
       if (countIn(pair, from, t) === 0) continue;
-      const seen = troubled.get(pair.to) ?? new Map<string, PairChannel['what']>();
+      const seen = troubled.get(pair.to) ?? { retransmits: new Set<string>(), resets: new Set<string>(), closes: new Set<string>() };
       troubled.set(pair.to, seen);
-      // resets say more than retransmits, which say more than closes
-      const rank = { resets: 3, retransmits: 2, closes: 1 } as const;
-      const previous = seen.get(pair.from);
-      if (!previous || rank[pair.what] > rank[previous]) seen.set(pair.from, pair.what);
+      seen[pair.what].add(pair.from);
     }
-    for (const [host, sources] of troubled) {
-      const peers = peersOf.get(host)!.size;
-      const strongest = [...sources.values()].some((w) => w === 'resets') ? 'resets' : [...sources.values()].some((w) => w === 'retransmits') ? 'retransmits' : 'closes';
-      const share = sources.size / Math.max(peers, 1);
-      const strength = strongest === 'closes' ? share / 2 : share;
-      offer(host, 'pairs', strength, strongest === 'resets' ? 'process-down' : 'network-cut', `${strongest === 'resets' ? 'connections reset by' : strongest === 'retransmits' ? 'TCP retransmits to' : 'connections closed with'} ${host} from ${[...sources.keys()].sort().join(', ')} (${sources.size} of ${peers} peers)`);
+    const PAIR_WEIGHT: Record<PairChannel['what'], number> = { retransmits: 1, resets: 0.5, closes: 0.5 };
+    const PAIR_TEXT: Record<PairChannel['what'], string> = { retransmits: 'TCP retransmits to', resets: 'connections reset by', closes: 'connections closed with' };
+    for (const [host, seen] of troubled) {
+      const peers = Math.max(peersOf.get(host)!.size, 1);
+      const [what, sources] = (Object.entries(seen) as [PairChannel['what'], Set<string>][]).sort((a, b) => PAIR_WEIGHT[b[0]] * b[1].size - PAIR_WEIGHT[a[0]] * a[1].size)[0]!;
+      offer(host, 'pairs', (PAIR_WEIGHT[what] * sources.size) / peers, 'network-cut', `${PAIR_TEXT[what]} ${host} from ${[...sources].sort().join(', ')} (${sources.size} of ${peers} peers)`);
     }
     for (const event of this.#processEvents) if (event.t > from && event.t <= t) offer(event.member, 'process', 1, 'process-down', event.detail);
     // leadership: moved away from a member (once, it points at that member; many times, at the service)
@@ -125,7 +126,28 @@ export class Localizer {
         r.score = r.contributions.reduce((sum, c) => sum + FAMILY_WEIGHT[c.family] * c.strength * (c.family === 'process' || c.family === 'pairs' ? 1 : factor), 0);
       }
     }
-    return scored.filter((r) => r.score > 0).sort((a, b) => b.score - a.score || a.component.id.localeCompare(b.component.id));
+    // while a service's leadership moves between several members, what every member shows at once
+    // is the service's, not any one member's (leader churn); a cut or killed member deposes one
+    // leader and stands out above the rest
+    for (const [service, members] of this.topology.members) {
+      if (members.length < 2 || (deposedBy.get(service)?.size ?? 0) < 2) continue;
+      const ranked = members.map((m) => byId.get(m));
+      if (ranked.some((r) => r === undefined || r.score <= 0)) continue;
+      const common = Math.min(...ranked.map((r) => r!.score));
+      for (const r of ranked) r!.score -= common;
+      let own = byId.get(service);
+      if (!own) {
+        own = { component: this.#byId.get(service)!, score: 0, contributions: [] };
+        byId.set(service, own);
+        scored.push(own);
+      }
+      const cause: CauseKind = 'leadership-instability';
+      const strength = this.settings.commonToService * common;
+      own.contributions.push({ family: 'members', strength, cause, evidence: `every member of ${service} shows it (${members.join(', ')}): ${ranked[0]!.contributions[0]?.evidence ?? ''}` });
+      own.contributions.sort((a, b) => FAMILY_WEIGHT[b.family] * b.strength - FAMILY_WEIGHT[a.family] * a.strength);
+      own.score += FAMILY_WEIGHT.members * strength;
+    }
+    return scored.filter((r) => r.score > 1e-9).sort((a, b) => b.score - a.score || a.component.id.localeCompare(b.component.id));
   }
 
   /** The top `count` hypotheses at `t`, with the evidence for each. */
