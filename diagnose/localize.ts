@@ -173,7 +173,9 @@ export function truthOf(fault: Pick<FaultRecord, 'id' | 'type' | 'hosts' | 'serv
     case 'toxic': {
       const service = spec?.service ?? fault.service ?? '';
       const slow = ['latency', 'bandwidth', 'slow_close', 'slicer', 'timeout'].includes(spec?.toxic ?? '');
-      return { components: new Set([linkId(spec?.app ?? '', service), service, ...(topology.members.get(service) ?? [])]), cause: slow ? 'slow-dependency' : 'network-cut' };
+      // the link, or the service behind it as its caller sees it; a member only when it is the whole service
+      const members = topology.members.get(service) ?? [];
+      return { components: new Set([linkId(spec?.app ?? '', service), service, ...(members.length === 1 ? members : [])]), cause: slow ? 'slow-dependency' : 'network-cut' };
     }
     case 'leader-churn':
       return { components: new Set([fault.service ?? '']), cause: 'leadership-instability' };
