@@ -126,11 +126,13 @@ export class Localizer {
         r.score = r.contributions.reduce((sum, c) => sum + FAMILY_WEIGHT[c.family] * c.strength * (c.family === 'process' || c.family === 'pairs' ? 1 : factor), 0);
       }
     }
-    // while a service's leadership moves between several members, what every member shows at once
-    // is the service's, not any one member's (leader churn); a cut or killed member deposes one
-    // leader and stands out above the rest
-    for (const [service, members] of this.topology.members) {
-      if (members.length < 2 || (deposedBy.get(service)?.size ?? 0) < 2) continue;
+    // while a service's leadership moves between several members, what all of them show is the
+    // service's, not any one member's (leader churn; a controller killed on one broker after
+    // another); a cut or killed member deposes one leader and stands out above the rest
+    for (const service of this.topology.members.keys()) {
+      // the members leadership moved away from: each had its turn, none is the cause alone
+      const members = [...(deposedBy.get(service) ?? [])].filter((m) => this.topology.serviceOf.get(m) === service).sort();
+      if (members.length < 2) continue;
       const ranked = members.map((m) => byId.get(m));
       if (ranked.some((r) => r === undefined || r.score <= 0)) continue;
       const common = Math.min(...ranked.map((r) => r!.score));
@@ -143,7 +145,7 @@ export class Localizer {
       }
       const cause: CauseKind = 'leadership-instability';
       const strength = this.settings.commonToService * common;
-      own.contributions.push({ family: 'members', strength, cause, evidence: `every member of ${service} shows it (${members.join(', ')}): ${ranked[0]!.contributions[0]?.evidence ?? ''}` });
+      own.contributions.push({ family: 'members', strength, cause, evidence: `every member ${service}'s leadership moved away from shows it (${members.join(', ')}): ${ranked[0]!.contributions[0]?.evidence ?? ''}` });
       own.contributions.sort((a, b) => FAMILY_WEIGHT[b.family] * b.strength - FAMILY_WEIGHT[a.family] * a.strength);
       own.score += FAMILY_WEIGHT.members * strength;
     }
