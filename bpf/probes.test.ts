@@ -6,7 +6,7 @@ import { composeProgram, histQuantile, parseLine, BPF_PROBES } from './probes.ts
 test('a program joins the probe files, fills the comm filters and prints every map each interval', () => {
   const program = composeProgram(BPF_PROBES, { intervalMs: 500, comms: ['etcd', 'java'] });
   assert.match(program, /tracepoint:tcp:tcp_retransmit_skb/);
-  assert.match(program, /tracepoint:raw_syscalls:sys_exit \/\(comm == "etcd" \|\| comm == "java"\) && args->ret < 0/);
+  assert.match(program, /tracepoint:raw_syscalls:sys_exit \/args->ret < 0 && args->ret > -4096 && \(comm == "etcd" \|\| comm == "java"\)\//);
   assert.match(program, /tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new \/\(args->comm == "etcd" \|\| args->comm == "java"\)\//);
   assert.doesNotMatch(program, /COMM_FILTER/);
   assert.match(program, /interval:ms:500\n\{\n {2}print\(@tcp_retransmits\);\n {2}clear\(@tcp_retransmits\);/);

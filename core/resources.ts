@@ -323,7 +323,12 @@ export const processHandler: ResourceHandler<Extract<Resource, { kind: 'process'
     try {
       cmdline = readFileSync(`/proc/${resource.pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
     } catch { /* gone meanwhile */ }
-    if (!inNetns && !mentionsRun(cmdline, runId)) return `pid ${resource.pid} is neither in a namespace of run ${runId} nor does its command line name the run`;
+    if (!inNetns && !mentionsRun(cmdline, runId)) {
+      // it may have begun exiting between the two reads (its command line is then empty): look again
+      const again = procStat(resource.pid);
+      if (!again || again.startTime !== resource.startTime || again.state === 'Z' || again.exiting) return undefined;
+      return `pid ${resource.pid} is neither in a namespace of run ${runId} nor does its command line name the run`;
+    }
     return undefined;
   },
   describe: (resource) => (resource.pid === undefined ? `nothing (${resource.name} never started)` : `kill -9 pid ${resource.pid} (${resource.name}) if it is still the process started at tick ${resource.startTime}`),

@@ -7,7 +7,7 @@ import { parseScenario } from './scenario/index.ts';
 import { runScenario } from './run.ts';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { ledgerBinary } from '../twin/services/app/service.ts';
+import { ledgerBinary } from '../twin/index.ts';
 import { PROFILE_FILE, readProfileFile } from '../core/profile.ts';
 import { writeReports } from '../reports/index.ts';
 

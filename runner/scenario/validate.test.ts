@@ -168,7 +168,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
   {
     name: 'an eBPF probe that does not exist',
     text: VALID.replace('baseline:', 'observe: { bpf: [tcp-retransmit, kprobe-magic] }\nbaseline:'),
-    expected: ['7 observe.bpf[1]: expected one of tcp-retransmit, tcp-state, runq-latency, syscall-errors, process-exits, go-gc, go-sched, saw "kprobe-magic"'],
+    expected: ['7 observe.bpf[1]: expected one of tcp-retransmit, tcp-state, runq-latency, syscall-errors, process-exits, go-gc, go-sched, profile, saw "kprobe-magic"'],
   },
   {
     name: 'process faults: unknown action, restart on a pause',
