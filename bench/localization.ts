@@ -14,6 +14,8 @@ import { readSeriesFile } from '../core/series-file.ts';
 import type { FaultRecord, TimelineEvent } from '../core/journal.ts';
 import type { Series } from '../core/series.ts';
 import { diagnoseRun } from '../diagnose/index.ts';
+import { PROFILE_FILE, readProfileFile, type ProfileSample } from '../core/profile.ts';
+import { renderDiagnosisHtml } from '../reports/index.ts';
 import { median, peakRssMiB } from './lib.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -39,6 +41,8 @@ interface Row { scenario: string; faults: number; top1: number; top3: number; ca
 const rows: Row[] = [];
 const allTtls: number[] = [];
 let longest: { dir: string; seconds: number } | undefined;
+/** the longest recorded run that has an on-CPU profile (its diagnosis card draws flame graphs) */
+let longestProfiled: { dir: string; seconds: number } | undefined;
 for (const name of scenarios) {
   const row: Row = { scenario: name, faults: 0, top1: 0, top3: 0, cause: 0, ttls: [], never: 0, worst: [], top1Blind: 0 };
   for (let seed = 1; seed <= seeds; seed++) {
@@ -48,6 +52,7 @@ for (const name of scenarios) {
     const series = readSeriesFile(join(dir, journal.series.file));
     const seconds = (journal.runEndsAt ?? 0) / 1000;
     if (!longest || seconds > longest.seconds) longest = { dir, seconds };
+    if (existsSync(join(dir, PROFILE_FILE)) && (!longestProfiled || seconds > longestProfiled.seconds)) longestProfiled = { dir, seconds };
     // the same without the kernel's process events (exits and signals): what the rest of the evidence can do alone
     const blind = diagnoseRun({ ...journal, timeline: journal.timeline.filter((e) => e.kind !== 'process-exit') }, series).faults;
     row.top1Blind += blind.filter((f) => f.top1).length;
@@ -76,10 +81,14 @@ const top1 = total.top1 / Math.max(total.faults, 1);
 const ttl = allTtls.length ? median(allTtls) : Number.NaN;
 process.stdout.write(`\nlibrary: ${total.faults} faults in ${rows.length} scenarios x ${seeds} seed(s): top-1 ${pct(total.top1, total.faults)} (target >= 90%: ${top1 >= 0.9 ? 'meets' : 'MISSES'}), top-3 ${pct(total.top3, total.faults)}, cause ${pct(total.cause, total.faults)}, median TTL ${s(ttl)} over the ${allTtls.length} localized (target <= 10 s: ${ttl <= 10_000 ? 'meets' : 'MISSES'}; ratio ${(10_000 / ttl).toFixed(1)}), ${total.never} never localized; top-1 without the kernel's process events ${pct(total.top1Blind, total.faults)}\n`);
 
-// a 10-minute run: the longest recorded run, repeated end to end with its faults, diagnosed whole
-if (longest) {
-  const journal = readJournal(longest.dir);
-  const series = readSeriesFile(join(longest.dir, journal.series.file));
+// a 10-minute run: the longest recorded run with a profile (else the longest), repeated end to end
+// with its faults and on-CPU samples, diagnosed whole, then its diagnosis.html rendered (flame
+// graphs during and before each fault, heatmaps)
+const tiledRun = longestProfiled ?? longest;
+if (tiledRun) {
+  const journal = readJournal(tiledRun.dir);
+  const series = readSeriesFile(join(tiledRun.dir, journal.series.file));
+  const profile = existsSync(join(tiledRun.dir, PROFILE_FILE)) ? readProfileFile(join(tiledRun.dir, PROFILE_FILE)) : [];
   const span = Math.max(...series.map((x) => x.t[x.t.length - 1] ?? 0)) + 1000;
   const copies = Math.ceil(600_000 / span);
   const tiled: Series[] = series.map((x) => {
@@ -100,13 +109,27 @@ if (longest) {
     for (const e of journal.timeline) timeline.push({ ...e, t: e.t + c * span });
   }
   const scenario = { ...journal.scenario, faults: journal.scenario.faults.flatMap((f) => Array.from({ length: copies }, (_, c) => ({ ...f, id: `${f.id}#${c}` }))) };
+  const tiledProfile: ProfileSample[] = [];
+  for (let c = 0; c < copies; c++) for (const p of profile) tiledProfile.push({ ...p, t: p.t + c * span });
   const times: number[] = [];
+  const cardTimes: number[] = [];
   let faultsJudged = 0;
+  let flames = 0;
+  let htmlBytes = 0;
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    faultsJudged = diagnoseRun({ ...journal, scenario, faults, timeline }, tiled).faults.length;
-    times.push(performance.now() - t0);
+    const diagnosis = diagnoseRun({ ...journal, scenario, faults, timeline }, tiled);
+    const t1 = performance.now();
+    const html = renderDiagnosisHtml({ journal: { ...journal, scenario, faults, timeline, diagnosis }, series: tiled, evidence: [], profile: tiledProfile });
+    const t2 = performance.now();
+    faultsJudged = diagnosis.faults.length;
+    flames = html.split('<svg class="flame"').length - 1;
+    htmlBytes = html.length;
+    times.push(t1 - t0);
+    cardTimes.push(t2 - t0);
   }
   const ms = median(times);
-  process.stdout.write(`a ${(copies * span / 60_000).toFixed(1)}-minute run (${journal.scenarioName} x ${copies}: ${tiled.length} series, ${tiled.reduce((n, x) => n + x.t.length, 0)} points, ${faultsJudged} faults): diagnosed in ${ms.toFixed(0)} ms median of 5 (target < 2000 ms: ${ms < 2000 ? 'meets' : 'MISSES'}; ratio ${(2000 / ms).toFixed(1)}); peak RSS ${peakRssMiB().toFixed(0)} MiB\n`);
+  const cardMs = median(cardTimes);
+  process.stdout.write(`a ${(copies * span / 60_000).toFixed(1)}-minute run (${journal.scenarioName} x ${copies}: ${tiled.length} series, ${tiled.reduce((n, x) => n + x.t.length, 0)} points, ${faultsJudged} faults, ${tiledProfile.length} profile samples): localized in ${ms.toFixed(0)} ms; localized and diagnosis.html rendered (${flames} flame graphs, ${(htmlBytes / 1e6).toFixed(1)} MB) in ${cardMs.toFixed(0)} ms, medians of 5 (target < 2000 ms: ${cardMs < 2000 ? 'meets' : 'MISSES'}; ratio ${(2000 / cardMs).toFixed(1)}); peak RSS ${peakRssMiB().toFixed(0)} MiB\n`);
+  if (!profile.length) process.stdout.write('  no recorded run has an on-CPU profile: the card was timed without flame graphs\n');
 }

@@ -22,6 +22,7 @@ const evidence = z.looseObject({ t: time, kind: z.enum(['probe', 'counter', 'lea
 const cause = z.enum(CAUSE_KINDS);
 const timelineEvent = z.union([
   z.looseObject({ t: time, kind: z.literal('leader-change'), detail: z.string(), service: z.string(), partition: z.string().optional(), from: z.string().nullable(), to: z.string().nullable(), term: z.number().optional() }),
+  z.looseObject({ t: time, kind: z.literal('config-write'), detail: z.string(), service: z.string(), key: z.string(), revision: z.number() }),
   z.looseObject({ t: time, kind: z.enum(['phase', 'fault-applied', 'fault-verified', 'fault-healed', 'fault-failed', 'alarm', 'process-exit', 'target-wait']), detail: z.string() }),
   // journals written before leader changes carried their fields: read from the sentence they printed
   z.looseObject({ t: time, kind: z.literal('leader-change'), detail: z.string() }).transform((e) => {

@@ -55,7 +55,22 @@ export interface FaultRecord {
  */
 export type TimelineEvent =
   | { t: number; kind: 'phase' | 'fault-applied' | 'fault-verified' | 'fault-healed' | 'fault-failed' | 'alarm' | 'process-exit' | 'target-wait'; detail: string }
-  | LeaderChangeEvent;
+  | LeaderChangeEvent
+  | ConfigWriteEvent;
+
+/**
+ * A service's configuration in etcd was written (seen by polling its key's revision): by a fault,
+ * or by anything else that writes it. `detail` says what changed, e.g. `breaker.timeoutMs 200 -> 2`.
+ */
+export interface ConfigWriteEvent {
+  t: number;
+  kind: 'config-write';
+  detail: string;
+  service: string;
+  key: string;
+  /** etcd's mod_revision of the write */
+  revision: number;
+}
 
 /**
  * Leadership moved: on a whole service (etcd's raft leader, Kafka's controller) or on one of its
@@ -263,7 +278,7 @@ export interface Journal {
 }
 
 /** What kind of cause a hypothesis names. */
-export const CAUSE_KINDS = ['network-cut', 'process-down', 'slow-dependency', 'leadership-instability', 'resource-pressure'] as const;
+export const CAUSE_KINDS = ['network-cut', 'process-down', 'slow-dependency', 'leadership-instability', 'resource-pressure', 'config-change'] as const;
 export type CauseKind = (typeof CAUSE_KINDS)[number];
 
 /**

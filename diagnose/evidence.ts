@@ -29,10 +29,12 @@ export type Family =
   /** the runtime: goroutines, heap, GC, syscall errors */
   | 'runtime'
   /** a service's: what all of its members show at once (its strength is a score, not a share) */
-  | 'members';
+  | 'members'
+  /** a change made to the service (a config write) shortly before symptoms of its own or its links */
+  | 'change';
 
 export const FAMILY_WEIGHT: Record<Family, number> = {
-  pairs: 3, process: 4, consensus: 2, reachability: 1.5, 'dependency-latency': 3, dependency: 2, 'service-latency': 1, leadership: 2, edge: 0.75, runtime: 0.5, members: 1,
+  pairs: 3, process: 4, consensus: 2, reachability: 1.5, 'dependency-latency': 3, dependency: 2, 'service-latency': 1, leadership: 2, edge: 0.75, runtime: 0.5, members: 1, change: 4,
 };
 
 /** A series turned into evidence: which component it speaks of, in which family, and what it suggests. */

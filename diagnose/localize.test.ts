@@ -96,6 +96,35 @@ test('a killed process: the kernel\'s exit event and resets from its peers name 
   assert.equal(d!.ttlMs, 1000);
 });
 
+test('a bad config push: the errors show on the app\'s link to Redis, the config write before them names the app, as config change', () => {
+  const services = [{ name: 'etcd', kind: 'etcd', replicas: 3 }, { name: 'redis', kind: 'redis', replicas: 1 }, { name: 'ledger', kind: 'app', replicas: 1, links: ['redis', 'etcd'] }];
+  const specs = [{ id: 'push', type: 'config', app: 'ledger' }];
+  const write: TimelineEvent = { t: 40_100, kind: 'config-write', detail: 'ledger config written (revision 42): breaker.timeoutMs 200 -> 1', service: 'ledger', key: '/moat/x/ledger/config', revision: 42 };
+  // the ledger takes the config at its next read (44 s): its Redis calls time out and the breaker opens
+  const broken = (s: number) => s > 44 && s <= 80;
+  const all = [
+    series('ledger_dependency_errors_total:rate', { service: 'ledger', member: 'ledger-1', dependency: 'redis' }, (s) => (broken(s) ? 40 : 0)),
+    series('ledger_breaker_state', { service: 'ledger', member: 'ledger-1', dependency: 'redis' }, (s) => (broken(s) ? 2 : 0)),
+    series('ledger_requests_total:rate', { service: 'ledger', member: 'ledger-1', route: 'POST /transfer', code: '500' }, (s) => (broken(s) ? 30 : 0)),
+    series('load_error_ratio', { load: 'api', op: 'all' }, (s) => (broken(s) ? 0.6 : 0)),
+  ];
+  const pushed = run(services, [fault('push', 'config', ['ledger-1'], 'ledger', 40_000, 80_000)], [write], specs);
+  const [d] = diagnoseRun(pushed, all).faults;
+  assert.deepEqual(d!.truth, ['ledger', 'ledger-1']);
+  assert.equal(d!.truthCause, 'config-change');
+  assert.equal(d!.top1, true, JSON.stringify(d!.hypotheses, null, 1));
+  assert.equal(d!.hypotheses[0]!.component.id, 'ledger');
+  assert.equal(d!.hypotheses[0]!.cause, 'config-change');
+  assert.match(d!.hypotheses[0]!.evidence[0]!, /breaker\.timeoutMs 200 -> 1/);
+  // a 40 s fault outlasts the 30 s evidence window: the change stays the suspect while the symptoms last
+  assert.ok(d!.ttlMs !== null && d!.ttlMs <= 6000, `TTL ${d!.ttlMs}`);
+  // without the write in the timeline the same symptoms point at the link: the change is what names the app
+  const [blind] = diagnoseRun({ ...pushed, timeline: [] }, all).faults;
+  assert.equal(blind!.hypotheses[0]!.component.id, 'ledger->redis');
+  // a write with no symptoms after it names nothing
+  assert.deepEqual(new Localizer(pushed, all).rank(43_000), []);
+});
+
 test('leader churn: every member shows it while leadership moves between them, so the service is named, not a member', () => {
   const members = ['etcd-1', 'etcd-2', 'etcd-3'];
   const timeline: TimelineEvent[] = [];
@@ -129,6 +158,10 @@ test('where each fault really was, by type', () => {
   assert.equal(truthOf(fault('reset', 'toxic', [], 'redis'), scenario, topology).cause, 'network-cut');
   // leader churn hits the service's leadership, not one member: naming any member is not an answer
   assert.deepEqual([...truthOf(fault('churn', 'leader-churn', ['etcd-1', 'etcd-2', 'etcd-3'], 'etcd'), scenario, topology).components], ['etcd']);
+  // a config push is the app's (and its one member's)
+  const pushed = truthOf(fault('push', 'config', ['ledger-1'], 'ledger'), { faults: [{ id: 'push', type: 'config', app: 'ledger' }] } as unknown as Journal['scenario'], topology);
+  assert.deepEqual([...pushed.components], ['ledger', 'ledger-1']);
+  assert.equal(pushed.cause, 'config-change');
   // series find their component
   assert.deepEqual(classify({ name: 'ledger_dependency_errors_total:rate', labels: { service: 'ledger', member: 'ledger-1', dependency: 'etcd' } }, topology), { component: 'ledger->etcd', family: 'dependency', cause: 'network-cut' });
   assert.equal(classify({ name: 'otel_span_p99_ms', labels: { service: 'ledger', span: 'redis GET' } }, topology)?.component, 'ledger->redis');

@@ -1,4 +1,4 @@
-import type { CauseKind, ComponentRef, Diagnosis, FaultDiagnosis, FaultRecord, Hypothesis, Journal, LeaderChangeEvent } from '../core/journal.ts';
+import type { CauseKind, ComponentRef, ConfigWriteEvent, Diagnosis, FaultDiagnosis, FaultRecord, Hypothesis, Journal, LeaderChangeEvent } from '../core/journal.ts';
 import type { Series } from '../core/series.ts';
 import { channelsOf, countIn, FAMILY_WEIGHT, pairChannelsOf, type Channel, type Family, type PairChannel } from './evidence.ts';
 import { linkId, topologyOf, type Topology } from './topology.ts';
@@ -14,9 +14,11 @@ export interface LocalizerSettings {
   explainedByDependency: number;
   /** how much of the evidence every member of a service shows at once counts for the service */
   commonToService: number;
+  /** how long a config write stays the first suspect for symptoms of its service and the service's links */
+  changeWindowMs: number;
 }
 
-export const LOCALIZER_DEFAULTS: LocalizerSettings = { windowMs: 30_000, stepMs: 1000, saturate: 3, explainedByDependency: 0.75, commonToService: 0.75 };
+export const LOCALIZER_DEFAULTS: LocalizerSettings = { windowMs: 30_000, stepMs: 1000, saturate: 3, explainedByDependency: 0.75, commonToService: 0.75, changeWindowMs: 300_000 };
 
 /** One component's standing at a moment: its score, and each family's strongest piece of evidence. */
 export interface Ranked {
@@ -42,6 +44,7 @@ export class Localizer {
   readonly #pairs: PairChannel[];
   readonly #processEvents: ProcessEvent[];
   readonly #leaderChanges: LeaderChangeEvent[];
+  readonly #configWrites: ConfigWriteEvent[];
   readonly #byId: Map<string, ComponentRef>;
 
   constructor(journal: Pick<Journal, 'scenario' | 'timeline' | 'warmupEndsAt'>, series: readonly Series[], settings: Partial<LocalizerSettings> = {}) {
@@ -60,6 +63,7 @@ export class Localizer {
       return member ? [{ t: e.t, member, detail: e.detail }] : [];
     });
     this.#leaderChanges = journal.timeline.filter((e): e is LeaderChangeEvent => e.kind === 'leader-change');
+    this.#configWrites = journal.timeline.filter((e): e is ConfigWriteEvent => e.kind === 'config-write');
   }
 
   /** Every component with any evidence at `t`, strongest first. */
@@ -110,6 +114,17 @@ export class Localizer {
       for (const member of deposed) offer(member, 'leadership', 1 / deposed.size, 'leadership-instability', `leadership moved away from ${member} (${service}, ${moves} move${moves === 1 ? '' : 's'} in the last ${seconds(this.settings.windowMs)})`);
       if (deposed.size > 1) offer(service, 'leadership', Math.min(1, deposed.size / 3), 'leadership-instability', `leadership of ${service} moved away from ${deposed.size} members in the last ${seconds(this.settings.windowMs)}`);
     }
+    // what changed: a config write to a service is the first suspect while the service or its links
+    // show symptoms (the write explains what its own calls now do), for `changeWindowMs` after it
+    const changed = new Set<string>();
+    for (const write of this.#configWrites) {
+      if (write.t > t || write.t <= t - this.settings.changeWindowMs || !this.#byId.has(write.service)) continue;
+      const own = new Set([write.service, ...(this.topology.members.get(write.service) ?? []), ...this.topology.links.filter((l) => l.from === write.service).map((l) => l.id)]);
+      const symptoms = [...best].filter(([id]) => own.has(id)).length > 0;
+      if (!symptoms) continue;
+      changed.add(write.service);
+      offer(write.service, 'change', 1, 'config-change', `${write.detail}, ${seconds(t - write.t)} before; its ${own.size > 2 ? 'links and members' : 'members'} show symptoms since`);
+    }
     const scored = [...best].map(([id, families]): Ranked => {
       const contributions = [...families.values()].sort((a, b) => FAMILY_WEIGHT[b.family] * b.strength - FAMILY_WEIGHT[a.family] * a.strength);
       return { component: this.#byId.get(id)!, score: contributions.reduce((sum, c) => sum + FAMILY_WEIGHT[c.family] * c.strength, 0), contributions };
@@ -123,8 +138,13 @@ export class Localizer {
       for (const caller of [link.from, ...(this.topology.members.get(link.from) ?? [])]) {
         const r = byId.get(caller);
         if (!r) continue;
-        r.score = r.contributions.reduce((sum, c) => sum + FAMILY_WEIGHT[c.family] * c.strength * (c.family === 'process' || c.family === 'pairs' ? 1 : factor), 0);
+        r.score = r.contributions.reduce((sum, c) => sum + FAMILY_WEIGHT[c.family] * c.strength * (c.family === 'process' || c.family === 'pairs' || c.family === 'change' ? 1 : factor), 0);
       }
+    }
+    // a changed service's calls behave as its new config says: their symptoms are the change's
+    for (const link of this.topology.links) {
+      const r = changed.has(link.from) ? byId.get(link.id) : undefined;
+      if (r) r.score *= 1 - this.settings.explainedByDependency;
     }
     // while a service's leadership moves between several members, what all of them show is the
     // service's, not any one member's (leader churn; a controller killed on one broker after
@@ -185,6 +205,12 @@ export function truthOf(fault: Pick<FaultRecord, 'id' | 'type' | 'hosts' | 'serv
       return { components: new Set(fault.hosts), cause: 'process-down' };
     case 'partition':
       return { components: new Set(fault.hosts), cause: 'network-cut' };
+    case 'config': {
+      // the app whose config changed (and its member, when it is the whole app)
+      const app = spec?.app ?? fault.service ?? '';
+      const members = topology.members.get(app) ?? [];
+      return { components: new Set([app, ...(members.length === 1 ? members : [])]), cause: 'config-change' };
+    }
     default:
       return { components: new Set([...fault.hosts, ...(fault.service ? [fault.service] : [])]), cause: 'network-cut' };
   }

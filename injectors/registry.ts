@@ -3,6 +3,7 @@ import { partitionInjector } from './partition/index.ts';
 import { processInjector } from './process/index.ts';
 import { leaderChurnInjector } from './leader-churn/index.ts';
 import { toxicInjector } from './toxic/index.ts';
+import { configInjector } from './config/index.ts';
 import type { FaultType } from './types.ts';
 
 /**
@@ -15,6 +16,7 @@ const types = {
   process: processInjector,
   'leader-churn': leaderChurnInjector,
   toxic: toxicInjector,
+  config: configInjector,
 } satisfies { [T in FaultTypeName]: FaultType<FaultSpecs[T], unknown> };
 
 export const FAULT_TYPES: Readonly<Record<FaultTypeName, FaultType>> = types;

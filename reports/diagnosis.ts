@@ -148,10 +148,10 @@ export function heatmapSvg(series: readonly Series[], from: number, to: number, 
   return `<svg class="heatmap" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="dependency health">${parts.join('')}</svg>`;
 }
 
-/** What changed in the twin in the 3 minutes before a fault: leader changes, process events, other faults. */
+/** What changed in the twin in the 3 minutes before a fault: leader changes, config writes, process events, other faults. */
 function changesBefore(journal: Journal, appliedAt: number): string {
-  const changes = journal.timeline.filter((ev) => ev.t >= appliedAt - CHANGES_BEFORE_MS && ev.t < appliedAt && ['leader-change', 'process-exit', 'fault-applied', 'fault-healed', 'target-wait'].includes(ev.kind));
-  if (changes.length === 0) return '<p class="muted">Nothing changed in the twin in the 3 minutes before (no leader change, process event or other fault).</p>';
+  const changes = journal.timeline.filter((ev) => ev.t >= appliedAt - CHANGES_BEFORE_MS && ev.t < appliedAt && ['leader-change', 'config-write', 'process-exit', 'fault-applied', 'fault-healed', 'target-wait'].includes(ev.kind));
+  if (changes.length === 0) return '<p class="muted">Nothing changed in the twin in the 3 minutes before (no leader change, config write, process event or other fault).</p>';
   return `<ul class="changes">${changes.map((ev) => `<li><code>${e(signedMs(ev.t - appliedAt))}</code> ${e(ev.kind)}: ${e(ev.detail)}</li>`).join('')}</ul>`;
 }
 

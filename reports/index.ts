@@ -8,6 +8,7 @@ export { renderMarkdown, cell } from './markdown.ts';
 export { renderJunit, renderRepeatJunit } from './junit.ts';
 export { renderChaosToolkit } from './chaostoolkit.ts';
 export { seriesToCsv } from './csv.ts';
+export { renderDiagnosisHtml } from './diagnosis.ts';
 export { loadReportInputs, listEvidence, sha256File, type ReportInputs, type EvidenceFile } from './inputs.ts';
 export { writeBundle, verifyBundle, type BundleCheck } from './bundle.ts';
 export { REPORT_FORMATS, type ReportFormat } from './registry.ts';

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
 import { MoatError, errorMessage } from '../core/errors.ts';
-import { describeLeaderChange, type Activity, type Journal, type LeaderChangeEvent, type RunPhase, type RunStatus, type TimelineEvent } from '../core/journal.ts';
+import { describeLeaderChange, type Activity, type Journal, type LeaderChangeEvent, type ConfigWriteEvent, type RunPhase, type RunStatus, type TimelineEvent } from '../core/journal.ts';
 import { SeededRandom } from '../core/random.ts';
 import { ResourceLedger } from '../core/resources.ts';
 import type { Scenario } from '../core/scenario.ts';
@@ -183,12 +183,16 @@ export class RunContext {
   }
 
   /** Something happened on the run clock. */
-  record(kind: Exclude<TimelineEvent['kind'], 'leader-change'>, detail: string): void {
+  record(kind: Exclude<TimelineEvent['kind'], 'leader-change' | 'config-write'>, detail: string): void {
     this.#push({ t: Math.round(this.now()), kind, detail });
   }
 
   recordLeaderChange(change: Omit<LeaderChangeEvent, 't' | 'kind' | 'detail'>): void {
     this.#push({ t: Math.round(this.now()), kind: 'leader-change', detail: describeLeaderChange(change), ...change });
+  }
+
+  recordConfigWrite(write: Omit<ConfigWriteEvent, 't' | 'kind'>): void {
+    this.#push({ t: Math.round(this.now()), kind: 'config-write', ...write });
   }
 
   #push(event: TimelineEvent): void {

@@ -13,7 +13,7 @@ export { SERVICE_KINDS, serviceKindOf } from './services/registry.ts';
 export { EtcdCluster, ETCD_CLIENT_PORT, ETCD_PEER_PORT, ETCD_METRICS, type EtcdMember, type EtcdServiceSpec } from './services/etcd/index.ts';
 export { KafkaCluster, KafkaAdmin, KAFKA_LOG4J, KAFKA_PORT, kafkaInstall, type KafkaInstall, type KafkaState, type KafkaServiceSpec, type KafkaTopicSpec } from './services/kafka/index.ts';
 export { RedisService, REDIS_PORT, redisPing, type RedisServiceSpec } from './services/redis/index.ts';
-export { AppService, APP_METRICS, TOXIPROXY_VERSION, envReferences, resolveEnv, ledgerBinary, toxiproxyServer, type Link, type AppServiceSpec } from './services/app/index.ts';
+export { AppService, APP_METRICS, TOXIPROXY_VERSION, envReferences, resolveEnv, ledgerBinary, toxiproxyServer, type Link, type AppServiceSpec, EtcdConfigKey, configChanges, mergeConfig, ledgerConfigPatchSchema, type ConfigValue } from './services/app/index.ts';
 export type { LeaderView, MemberView, TwinService, ServiceMember, ServiceKind, ServiceObservation, ServiceStartContext } from './services/types.ts';
 export type { TwinBackend, TwinHost, ManagedProcess, ProcessState, PartitionPlan, Cut } from './backends/types.ts';
 export { resolveTarget, type ResolvedTarget } from './targets.ts';

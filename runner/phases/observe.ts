@@ -34,7 +34,7 @@ export async function startObservation(run: RunContext): Promise<void> {
   run.stops.push(pollLeaders(twin, run.clock, (service, from, to, term) => run.recordLeaderChange({ service, from, to, term }), (t, agreed) => run.leaderAgreedAt.push({ t, agreed }), run.store));
   if (scenario.alerts) await startTeamAlerting(run);
   for (const service of twin.services.values()) {
-    const stop = service.observe?.({ store: run.store, now: () => run.now(), intervalMs: scenario.observe.intervalMs, leaderChange: (change) => run.recordLeaderChange(change) });
+    const stop = service.observe?.({ store: run.store, now: () => run.now(), intervalMs: scenario.observe.intervalMs, leaderChange: (change) => run.recordLeaderChange(change), configWrite: (write) => run.recordConfigWrite(write) });
     if (stop) run.stops.push(stop);
   }
 }

@@ -86,7 +86,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
   {
     name: 'an unknown fault type',
     text: VALID.replace('type: partition', 'type: earthquake'),
-    expected: ['10 faults[0].type: expected one of "partition", "process", "leader-churn", "toxic", saw "earthquake"'],
+    expected: ['10 faults[0].type: expected one of "partition", "process", "leader-churn", "toxic", "config", saw "earthquake"'],
   },
   {
     name: 'missing required keys',
@@ -221,6 +221,29 @@ const cases: { name: string; text: string; expected: string[] }[] = [
       '12 faults[0].attributes.wobble: the latency toxic has no attribute "wobble" (it takes: latency, jitter)',
       '13 faults[1].link: expected a link the twin declares (ledger->redis, ledger->etcd), saw "ledger->kafka"',
       '13 faults[1].attributes: the bandwidth toxic needs rate (KB/s)',
+    ],
+  },
+  {
+    name: 'config pushes: an app that is not there, a service that is no app, nothing to change, a field the ledger does not have, a value out of range',
+    text: LEDGER
+      + '  - { id: p1, type: config, app: api, set: { breaker: { timeoutMs: 1 } }, at: 20s, duration: 5s }\n'
+      + '  - { id: p2, type: config, app: redis, set: { memoryLimitMiB: 64 }, at: 20s, duration: 5s }\n'
+      + '  - { id: p3, type: config, app: ledger, set: {}, at: 30s, duration: 5s }\n',
+    expected: [
+      '13 faults[1].app: expected an app service of the twin that reads its config from etcd (ledger), saw "api"',
+      '14 faults[2].app: expected an app service of the twin that reads its config from etcd (ledger), saw "redis"',
+      '15 faults[3].set: expected at least one field to change (memoryLimitMiB, breaker.errorRate, breaker.timeoutMs, breaker.sleepWindowMs, breaker.minRequests)',
+    ],
+  },
+  {
+    name: 'config pushes the schema rejects',
+    text: LEDGER
+      + '  - { id: p1, type: config, app: ledger, set: { breaker: { timeout: 1 } }, at: 20s, duration: 5s }\n'
+      + '  - { id: p2, type: config, app: ledger, set: { memoryLimitMiB: 1, breaker: { errorRate: 2 } }, at: 20s, duration: 5s }\n',
+    expected: [
+      '13 faults[1].set.breaker.timeout: unknown key "timeout"',
+      '14 faults[2].set.memoryLimitMiB: expected at least 16, saw number 1',
+      '14 faults[2].set.breaker.errorRate: expected at most 1, saw number 2',
     ],
   },
   {

@@ -43,6 +43,8 @@ export interface ServiceObservation {
   intervalMs: number;
   /** a leader change the service saw itself, e.g. a Kafka partition's */
   leaderChange(change: { service: string; partition?: string; from: string | null; to: string | null; term?: number }): void;
+  /** a write to the service's configuration in etcd, whoever made it; `detail` says what changed */
+  configWrite(write: { service: string; key: string; revision: number; detail: string }): void;
 }
 
 /**

@@ -10,7 +10,8 @@
 // Environment: LEDGER_ADDR (:8080), REDIS_ADDR (127.0.0.1:6379), ETCD_ENDPOINTS (comma-separated
 // http URLs), LEDGER_CONFIG_KEY (/ledger/config), OTEL_EXPORTER_OTLP_ENDPOINT (optional).
 // The config in etcd is JSON: {"memoryLimitMiB":256,"breaker":{"errorRate":0.3,"timeoutMs":200,
-// "sleepWindowMs":2000,"minRequests":10}}. It is read at start and every 5 s.
+// "sleepWindowMs":2000,"minRequests":10}}. It is read at start and every 5 s; the gauge
+// ledger_config_revision says which write of the key is in force.
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +58,8 @@ type breakerConfig struct {
 type config struct {
 	MemoryLimitMiB int64         `json:"memoryLimitMiB"`
 	Breaker        breakerConfig `json:"breaker"`
+	// revision is etcd's mod_revision of the config key this came from (0: the defaults)
+	revision int64
 }
 
 func defaultConfig() config {
@@ -135,12 +139,14 @@ type server struct {
 	http     *http.Client
 	ready    atomic.Bool
 	config   atomic.Pointer[config]
-	mu       sync.Mutex
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	otelReq  otelmetric.Int64Counter
-	otelDur  otelmetric.Float64Histogram
-	tracer   trace.Tracer
+	// configRevision is the etcd revision of the config in force: a config change proves it took effect
+	configRevision prometheus.Gauge
+	mu             sync.Mutex
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	otelReq        otelmetric.Int64Counter
+	otelDur        otelmetric.Float64Histogram
+	tracer         trace.Tracer
 }
 
 // readConfig reads the config key through etcd's JSON gateway, first endpoint that answers.
@@ -157,7 +163,8 @@ func (s *server) readConfig(ctx context.Context) (*config, error) {
 			}
 			var out struct {
 				Kvs []struct {
-					Value string `json:"value"`
+					Value       string `json:"value"`
+					ModRevision string `json:"mod_revision"`
 				} `json:"kvs"`
 			}
 			err = json.NewDecoder(resp.Body).Decode(&out)
@@ -167,9 +174,14 @@ func (s *server) readConfig(ctx context.Context) (*config, error) {
 				continue
 			}
 			if len(out.Kvs) == 0 {
-				return []byte(nil), nil
+				return stored{}, nil
 			}
-			return base64.StdEncoding.DecodeString(out.Kvs[0].Value)
+			raw, err := base64.StdEncoding.DecodeString(out.Kvs[0].Value)
+			if err != nil {
+				return nil, err
+			}
+			revision, _ := strconv.ParseInt(out.Kvs[0].ModRevision, 10, 64)
+			return stored{raw: raw, revision: revision}, nil
 		}
 		return nil, last
 	})
@@ -177,12 +189,20 @@ func (s *server) readConfig(ctx context.Context) (*config, error) {
 		return nil, err
 	}
 	c := defaultConfig()
-	if raw, _ := value.([]byte); len(raw) > 0 {
-		if err := json.Unmarshal(raw, &c); err != nil {
+	kv, _ := value.(stored)
+	if len(kv.raw) > 0 {
+		if err := json.Unmarshal(kv.raw, &c); err != nil {
 			return nil, fmt.Errorf("config %s: %w", s.key, err)
 		}
 	}
+	c.revision = kv.revision
 	return &c, nil
+}
+
+// stored is the config key as etcd holds it: its value and the revision that last wrote it.
+type stored struct {
+	raw      []byte
+	revision int64
 }
 
 func (s *server) apply(c *config) {
@@ -197,6 +217,9 @@ func (s *server) apply(c *config) {
 	}
 	if c.MemoryLimitMiB > 0 {
 		debug.SetMemoryLimit(c.MemoryLimitMiB << 20)
+	}
+	if s.configRevision != nil {
+		s.configRevision.Set(float64(c.revision))
 	}
 }
 
@@ -333,7 +356,8 @@ func main() {
 	calls := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ledger_dependency_duration_seconds", Help: "dependency call latency", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"dependency"})
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledger_requests_total", Help: "HTTP requests by route and code"}, []string{"route", "code"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ledger_request_duration_seconds", Help: "HTTP request latency", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"route"})
-	registry.MustRegister(state, depErrors, shed, calls, requests, duration)
+	configRevision := prometheus.NewGauge(prometheus.GaugeOpts{Name: "ledger_config_revision", Help: "etcd mod_revision of the config in force (0: the defaults)"})
+	registry.MustRegister(state, depErrors, shed, calls, requests, duration, configRevision)
 	otelState, _ := meter.Int64Gauge("ledger.breaker.state", otelmetric.WithDescription("0 closed, 1 half-open, 2 open"))
 	otelReq, _ := meter.Int64Counter("ledger.requests")
 	otelDur, _ := meter.Float64Histogram("ledger.request.duration", otelmetric.WithUnit("ms"))
@@ -352,6 +376,7 @@ func main() {
 		key:      env("LEDGER_CONFIG_KEY", "/ledger/config"),
 		http:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}},
 		requests: requests, duration: duration, otelReq: otelReq, otelDur: otelDur, tracer: tracer,
+		configRevision: configRevision,
 	}
 	s.apply(func() *config { c := defaultConfig(); return &c }())
 	go s.watchConfig(ctx)

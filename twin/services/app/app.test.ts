@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../../../core/units.ts';
 import { startTestTwin } from '../../../injectors/testing.ts';
 import { isVerifiable } from '../../../injectors/index.ts';
-import { toxicInjector } from '../../../injectors/index.ts';
+import { FAULT_TYPES, toxicInjector } from '../../../injectors/index.ts';
 import { SeededRandom } from '../../../core/random.ts';
 import { HttpLoad } from '../../../load/index.ts';
-import { parseExposition } from '../../../observe/index.ts';
+import { parseExposition, SeriesStore } from '../../../observe/index.ts';
 import type { ToxicSpec } from '../../../injectors/index.ts';
 import { AppService } from './index.ts';
 import { readFileSync } from 'node:fs';
@@ -103,6 +103,38 @@ test('ledger service behind Toxiproxy: latency raises p99 by the toxic and opens
     assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
     await fault.heal();
     for (const link of app.linksTo('etcd')) assert.equal((await app.toxiproxy!.get(link.proxy)).enabled, true);
+  });
+
+  await t.test('a config push: the ledger takes the new config (its revision gauge), the watch records the write and the write-back, heal restores the old config', async () => {
+    const writes: { revision: number; detail: string }[] = [];
+    const stop = app.observe({ store: new SeriesStore(), now: () => 0, intervalMs: 200, leaderChange: () => undefined, configWrite: (w) => writes.push(w) });
+    try {
+      const before = await app.config!.read();
+      assert.deepEqual(before.value, { memoryLimitMiB: 128, breaker: { errorRate: 0.3, timeoutMs: 1000, sleepWindowMs: 1000, minRequests: 10 } });
+      const fault = await FAULT_TYPES.config.inject({ id: 'push', type: 'config', app: 'ledger', set: { breaker: { timeoutMs: 1 } }, atMs: 0, durationMs: 0 }, context);
+      try {
+        assert.ok(isVerifiable(fault));
+        const evidence = await fault.verify();
+        assert.equal(evidence.length, 2, JSON.stringify(evidence));
+        assert.ok(evidence.every((e) => e.ok), JSON.stringify(evidence));
+        assert.match(evidence[1]!.detail, /ledger has config revision \d+ in force/);
+        const pushed = await waitFor('the watch sees the push', 10_000, async () => writes.find((w) => /breaker\.timeoutMs 1000 -> 1\b/.test(w.detail)));
+        assert.ok(pushed.revision > before.revision);
+      } finally {
+        await fault.heal();
+      }
+      const after = await app.config!.read();
+      assert.deepEqual(after.value, before.value, 'heal writes the old config back');
+      await waitFor('the watch sees the write-back', 10_000, async () => writes.find((w) => /breaker\.timeoutMs 1 -> 1000\b/.test(w.detail)));
+      // the ledger takes the old config again at its next read (every 5 s)
+      await waitFor('the ledger back on the old config', 12_000, async () => {
+        const text = await (await fetch(`${app.url}/metrics`)).text();
+        const revision = parseExposition(text).samples.find((s) => s.name === 'ledger_config_revision')?.value;
+        return revision !== undefined && revision >= after.revision ? true : undefined;
+      }, 250);
+    } finally {
+      await stop();
+    }
   });
 });
 

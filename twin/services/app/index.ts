@@ -7,7 +7,8 @@ import { AppService, ledgerBinary, TOXIPROXY_VERSION } from './service.ts';
 import { appSchema, buildApp, validateApp, type AppServiceSpec } from './spec.ts';
 
 export { AppService, APP_METRICS, TOXIPROXY_VERSION, envReferences, resolveEnv, ledgerBinary, toxiproxyServer, type Link } from './service.ts';
-export type { AppServiceSpec } from './spec.ts';
+export { ledgerConfigPatchSchema, type AppServiceSpec } from './spec.ts';
+export { EtcdConfigKey, configChanges, mergeConfig, type ConfigValue } from './config-key.ts';
 
 /** The service under test: moat's Go ledger or the user's own binary, behind Toxiproxy links. */
 export const appService: ServiceKind<AppServiceSpec, import('zod').output<typeof appSchema>> = {

@@ -10,7 +10,8 @@ import { waitFor } from '../../../core/units.ts';
 import type { ServiceSpec } from '../../../core/scenario.ts';
 import type { ScrapeTarget } from '../../../core/series.ts';
 import type { TwinBackend } from '../../backends/types.ts';
-import type { LeaderView, ServiceMember, TwinService } from '../types.ts';
+import type { LeaderView, ServiceMember, ServiceObservation, TwinService } from '../types.ts';
+import { configChanges, EtcdConfigKey, type ConfigValue } from './config-key.ts';
 import type { AppServiceSpec } from './spec.ts';
 
 export const TOXIPROXY_VERSION = 'v2.12.0';
@@ -99,9 +100,12 @@ export class AppService implements TwinService {
   readonly links: Link[];
   readonly toxiproxy: Toxiproxy | undefined;
   readonly healthCheck: string;
+  /** where the app reads its configuration in etcd (the ledger); a user's binary reads its own */
+  readonly config: EtcdConfigKey | undefined;
   readonly #network: TwinBackend;
 
-  private constructor(spec: AppServiceSpec, members: ServiceMember[], network: TwinBackend, links: Link[], toxiproxy: Toxiproxy | undefined) {
+  private constructor(spec: AppServiceSpec, members: ServiceMember[], network: TwinBackend, links: Link[], toxiproxy: Toxiproxy | undefined, config: EtcdConfigKey | undefined) {
+    this.config = config;
     this.healthCheck = spec.health;
     this.spec = spec;
     this.members = members;
@@ -156,6 +160,7 @@ export class AppService implements TwinService {
       ...resolveEnv(spec.env),
     };
     let command: string[];
+    let config: EtcdConfigKey | undefined;
     if (spec.app === 'ledger') {
       const redis = links.find((l) => l.kind === 'redis');
       const etcd = links.filter((l) => l.kind === 'etcd');
@@ -166,14 +171,8 @@ export class AppService implements TwinService {
       env.ETCD_ENDPOINTS = etcd.map((l) => `http://${l.listen}`).join(',');
       env.LEDGER_CONFIG_KEY = `/moat/${network.runId}/${spec.name}/config`;
       // the config goes straight to etcd (not through the proxies): the twin's set-up is not under test
-      const direct = etcd[0]!.upstream;
-      const put = await fetch(`http://${direct}/v3/kv/put`, {
-        method: 'POST', signal: AbortSignal.timeout(5000),
-        body: JSON.stringify({ key: Buffer.from(env.LEDGER_CONFIG_KEY).toString('base64'), value: Buffer.from(JSON.stringify(spec.config)).toString('base64') }),
-      }).catch((error: unknown) => {
-        throw new TwinError(`could not write the ledger's config to etcd at ${direct}: ${errorMessage(error)}`);
-      });
-      if (!put.ok) throw new TwinError(`could not write the ledger's config to etcd: HTTP ${put.status}`);
+      config = new EtcdConfigKey(env.LEDGER_CONFIG_KEY, etcd.map((l) => l.upstream));
+      await config.write(spec.config);
       command = [await ledgerBinary()];
     } else {
       command = spec.command!;
@@ -182,7 +181,7 @@ export class AppService implements TwinService {
     const environment = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env };
     const [program, ...args] = command as [string, ...string[]];
     const member: ServiceMember = { name: host, ip, process: network.spawn(host, host, program, args, environment), args: [program, ...args], env: environment };
-    const service = new AppService(spec, [member], network, links, toxiproxy);
+    const service = new AppService(spec, [member], network, links, toxiproxy, config);
     await service.#waitHealthy(options.readyTimeoutMs ?? 20_000);
     return service;
   }
@@ -237,6 +236,34 @@ export class AppService implements TwinService {
 
   scrapeTargets(): ScrapeTarget[] {
     return [{ url: `${this.url}/metrics`, labels: { service: this.spec.name, member: this.members[0]!.name }, select: APP_METRICS }];
+  }
+
+  /**
+   * Watches the app's config key (polled at the observation interval, one read at a time) and
+   * reports every write after the first read, whoever made it, with what changed.
+   */
+  observe(observation: ServiceObservation): () => Promise<void> {
+    const config = this.config;
+    if (!config) return async () => undefined;
+    let last: ConfigValue | undefined;
+    let reading: Promise<void> | undefined;
+    const poll = () => {
+      reading ??= config.read(Math.min(1000, observation.intervalMs)).then((now) => {
+        if (last && now.revision !== last.revision) {
+          const changes = configChanges(last.value, now.value);
+          observation.configWrite({ service: this.spec.name, key: config.key, revision: now.revision, detail: `${this.spec.name} config written (revision ${now.revision}): ${changes.join(', ') || 'same value'}` });
+        }
+        last = now;
+      }, () => undefined).finally(() => {
+        reading = undefined;
+      });
+    };
+    poll();
+    const timer = setInterval(poll, observation.intervalMs);
+    return async () => {
+      clearInterval(timer);
+      await reading;
+    };
   }
 
   /** Resets Toxiproxy (every toxic gone, every proxy enabled), then stops the app and the proxy. */

@@ -48,6 +48,17 @@ export const appSchema = z.strictObject({
   }).optional(),
 });
 
+/** A change to the ledger's config (a `config` fault): any of its fields, each checked as the service's own config is. */
+export const ledgerConfigPatchSchema = z.strictObject({
+  memoryLimitMiB: z.int().min(16).optional(),
+  breaker: z.strictObject({
+    errorRate: z.number().gt(0).max(1).optional(),
+    timeoutMs: z.int().min(1).optional(),
+    sleepWindowMs: z.int().min(1).optional(),
+    minRequests: z.int().min(1).optional(),
+  }).optional(),
+});
+
 export function buildApp(name: string, document: z.output<typeof appSchema>, check: ScenarioCheck): AppServiceSpec {
   const path = ['twin', 'services', name];
   if ((document.app === undefined) === (document.command === undefined)) check.report(path, 'expected exactly one of app: ledger (moat\'s Go service) or command: [your binary, args...]');

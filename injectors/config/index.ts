@@ -1,0 +1,2 @@
+export { configInjector } from './config.ts';
+export type { ConfigSpec } from './spec.ts';
