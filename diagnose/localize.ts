@@ -120,8 +120,10 @@ export class Localizer {
     for (const write of this.#configWrites) {
       if (write.t > t || write.t <= t - this.settings.changeWindowMs || !this.#byId.has(write.service)) continue;
       const own = new Set([write.service, ...(this.topology.members.get(write.service) ?? []), ...this.topology.links.filter((l) => l.from === write.service).map((l) => l.id)]);
-      const symptoms = [...best].filter(([id]) => own.has(id)).length > 0;
-      if (!symptoms) continue;
+      // symptoms since the write, within the window (what came before is not its doing), and
+      // plain ones: a series of its own outside its normal at `saturate` points, not one noisy point
+      const since = Math.max(write.t, from);
+      if (!this.#channels.some((c) => own.has(c.component) && countIn(c, since, t) >= this.settings.saturate)) continue;
       changed.add(write.service);
       offer(write.service, 'change', 1, 'config-change', `${write.detail}, ${seconds(t - write.t)} before; its ${own.size > 2 ? 'links and members' : 'members'} show symptoms since`);
     }
