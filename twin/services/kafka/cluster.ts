@@ -155,6 +155,18 @@ export class KafkaAdmin {
  * Apache Kafka in KRaft mode, one broker-and-controller per netns host (static voters), from the
  * jars in the cache. Storage is formatted per run; topics come from the scenario.
  */
+/**
+ * A cluster id for this run: 16 random bytes in URL-safe base64, as Kafka's own `Uuid.randomUuid`
+ * makes them, and like it never starting with `-` (one id in 64 would, and `kafka-storage format
+ * -t -xyz...` then reads the id as an option: "argument --cluster-id/-t: expected one argument").
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export class KafkaCluster implements TwinService {
   readonly spec: KafkaServiceSpec;
   readonly members: ServiceMember[];
@@ -186,8 +198,7 @@ export class KafkaCluster implements TwinService {
     const install = await kafkaInstall();
     const names = memberNames(spec);
     const voters = names.map((name, i) => `${i + 1}@${network.host(name).ip}:${KAFKA_CONTROLLER_PORT}`).join(',');
-    // a cluster id is 16 bytes in URL-safe base64; this run's own
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = kafkaClusterId();
     const prepared = names.map((name, i) => {
       const ip = network.host(name).ip;
       const dir = join(dataDir, name);

@@ -7,6 +7,13 @@ import { startTestTwin, verifyThenHeal } from '../../../injectors/testing.ts';
 import { isVerifiable, leaderChurnInjector, processInjector, partitionInjector, type Evidence } from '../../../injectors/index.ts';
 import { KafkaLoad } from '../../../load/index.ts';
 import { KafkaCluster } from './index.ts';
+import { kafkaClusterId } from './cluster.ts';
+
+test('a cluster id never starts with "-" (kafka-storage format would read it as an option; one random id in 64 does)', () => {
+  const ids = Array.from({ length: 2000 }, () => kafkaClusterId());
+  for (const id of ids) assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  assert.equal(new Set(ids).size, ids.length);
+});
 
 // One real 3-broker KRaft cluster for the whole file (it takes ~20 s to start on 2 cores).
 test('Kafka twin: churn moves leaders, acks=all loses nothing, a killed broker rejoins with a full ISR', { timeout: 400_000 }, async (t) => {
