@@ -5,6 +5,13 @@ import { readFileSync } from 'node:fs';
 export const BPF_PROBES = ['tcp-retransmit', 'tcp-state', 'runq-latency', 'syscall-errors', 'process-exits', 'go-gc', 'go-sched', 'profile'] as const;
 export type BpfProbe = (typeof BPF_PROBES)[number];
 
+/**
+ * What a scenario gets without `observe.bpf`: the probes whose cost does not show against the
+ * run-to-run noise of etcd's put throughput (bench/probe-overhead.ts): TCP trouble, process
+ * events, and the on-CPU profile behind the diagnosis card's flame graphs.
+ */
+export const DEFAULT_BPF_PROBES: readonly BpfProbe[] = ['tcp-retransmit', 'tcp-state', 'process-exits', 'profile'];
+
 /** Probes placed per Go binary, with function addresses filled in. */
 const GO_PROBES: Partial<Record<BpfProbe, Record<string, string>>> = {
   'go-gc': { GC_START: 'runtime.gcStart', GC_MARK_DONE: 'runtime.gcMarkDone', MCACHE_REFILL: 'runtime.(*mcache).refill' },

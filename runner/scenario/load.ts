@@ -11,7 +11,7 @@ import { SERVICE_KINDS, serviceKindOf } from '../../twin/index.ts';
 import { LOAD_KINDS } from '../../load/index.ts';
 import { FAULT_TYPES } from '../../injectors/index.ts';
 import { DETECTOR_KINDS } from '../../detect/index.ts';
-import { BPF_PROBES } from '../../bpf/index.ts';
+import { BPF_PROBES, DEFAULT_BPF_PROBES } from '../../bpf/index.ts';
 import { checkRuleFile, readAlertRules, MAX_RULE_FILE_BYTES } from '../../observe/index.ts';
 import { scenarioDocument, type ScenarioDocument } from './schema.ts';
 import { GATE_METRICS } from './gates.ts';
@@ -274,7 +274,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
   });
 
   const bpf: string[] = [];
-  (document.observe.bpf ?? ['tcp-retransmit', 'tcp-state', 'process-exits']).forEach((name, i) => {
+  (document.observe.bpf ?? DEFAULT_BPF_PROBES).forEach((name, i) => {
     if ((BPF_PROBES as readonly string[]).includes(name)) bpf.push(name);
     else report(['observe', 'bpf', i], `expected one of ${BPF_PROBES.join(', ')}, saw ${JSON.stringify(name)}`);
   });

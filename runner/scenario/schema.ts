@@ -40,7 +40,7 @@ export const scenarioDocument = z.strictObject({
   observe: z.strictObject({
     interval: text.default('1s'),
     prometheus: z.array(text).optional(),
-    /** eBPF probes (bpf/*.bt); default: tcp-retransmit, tcp-state, process-exits */
+    /** eBPF probes (bpf/*.bt); default: tcp-retransmit, tcp-state, process-exits, profile (DEFAULT_BPF_PROBES) */
     bpf: z.array(text).optional(),
   }).default({ interval: '1s' }),
   baseline: z.strictObject({
