@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,8 +35,57 @@ export function globalSetup(): void {
   before = moatLeftovers();
 }
 
+/** The run id a leftover's name carries (`moat-<id>…`, `mb-<id>`, `mv-<id>-N`). */
+export function runIdOf(entry: string): string | undefined {
+  return /(?:moat|mb|mv)-([0-9a-f]{6})(?:-|$)/.exec(entry.slice(entry.lastIndexOf(' ') + 1).split('/').pop() ?? '')?.[1];
+}
+
+/** The parent of a process, or 0 when it is gone. */
+function parentOf(pid: number): number {
+  try {
+    return Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Whether a run belongs to another moat on this machine (a `moat serve`, a benchmark) rather than
+ * to the suite: its processes (in its namespaces, or naming it on their command line) descend
+ * from a live process outside the suite's tree. A process the suite left running is orphaned to
+ * init, so it still counts against the suite.
+ */
+export function ownedElsewhere(runId: string, left: readonly string[]): boolean {
+  const pids = new Set<number>();
+  for (const entry of left) {
+    if (!entry.startsWith('netns ') || runIdOf(entry) !== runId) continue;
+    try {
+      for (const pid of execFileSync('ip', ['netns', 'pids', entry.slice('netns '.length)], { encoding: 'utf8' }).split('\n')) if (Number(pid) > 1) pids.add(Number(pid));
+    } catch { /* gone meanwhile */ }
+  }
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(`moat-${runId}`)) pids.add(Number(name));
+    } catch { /* gone meanwhile */ }
+  }
+  if (pids.size === 0) return false;
+  return [...pids].every((pid) => {
+    let parent = parentOf(pid);
+    if (parent <= 1) return false;
+    for (let hops = 0; parent > 1 && hops < 64; hops++) {
+      if (parent === process.pid) return false;
+      parent = parentOf(parent);
+    }
+    return true;
+  });
+}
+
 export function globalTeardown(): void {
-  const left = [...moatLeftovers()].filter((entry) => !before.has(entry));
+  const fresh = [...moatLeftovers()].filter((entry) => !before.has(entry));
+  const foreign = new Set([...new Set(fresh.map(runIdOf))].filter((id): id is string => id !== undefined && ownedElsewhere(id, fresh)));
+  const left = fresh.filter((entry) => !foreign.has(runIdOf(entry) ?? ''));
+  if (foreign.size > 0) process.stderr.write(`\ntest guard: runs ${[...foreign].join(', ')} belong to another moat on this machine (their processes descend from outside the suite), not counted\n`);
   if (left.length === 0) return;
   process.stderr.write(`\ntest guard: the suite left ${left.length} thing${left.length === 1 ? '' : 's'} behind (every test removes what it creates):\n${left.map((l) => `  ${l}`).join('\n')}\n`);
   process.exitCode = 1;
