@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,18 @@ export function median(values: readonly number[]): number {
 export function benchLedger(): { runId: string; ledger: ResourceLedger; logDir: string } {
   const runId = randomBytes(3).toString('hex');
   const stateDir = mkdtempSync(join(tmpdir(), 'moat-bench-state-'));
-  return { runId, ledger: ResourceLedger.open(runId, { stateDir }), logDir: mkdtempSync(join(tmpdir(), 'moat-bench-logs-')) };
+  const logDir = mkdtempSync(join(tmpdir(), 'moat-bench-logs-'));
+  // a benchmark that ends well leaves nothing behind; one that fails keeps its logs and ledger
+  // (`MOAT_STATE_DIR=<state dir> moat cleanup` undoes what the ledger still holds)
+  process.once('exit', (code) => {
+    if (code !== 0) {
+      process.stderr.write(`bench: logs in ${logDir}, ledger in ${stateDir}\n`);
+      return;
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(logDir, { recursive: true, force: true });
+  });
+  return { runId, ledger: ResourceLedger.open(runId, { stateDir }), logDir };
 }
 
 /** One row per measurement: `name  measured  target  ratio (target / measured; > 1 meets it)`. */

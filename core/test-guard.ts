@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { procStat } from './proc.ts';
 
 /**
  * The suite's guard (`node --test --test-global-setup=core/test-guard.ts`): every test removes
@@ -40,15 +41,6 @@ export function runIdOf(entry: string): string | undefined {
   return /(?:moat|mb|mv)-([0-9a-f]{6})(?:-|$)/.exec(entry.slice(entry.lastIndexOf(' ') + 1).split('/').pop() ?? '')?.[1];
 }
 
-/** The parent of a process, or 0 when it is gone. */
-function parentOf(pid: number): number {
-  try {
-    return Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * Whether a run belongs to another moat on this machine (a `moat serve`, a benchmark) rather than
  * to the suite: its processes (in its namespaces, or naming it on their command line) descend
@@ -70,6 +62,7 @@ export function ownedElsewhere(runId: string, left: readonly string[]): boolean 
     } catch { /* gone meanwhile */ }
   }
   if (pids.size === 0) return false;
+  const parentOf = (pid: number) => procStat(pid)?.ppid ?? 0;
   return [...pids].every((pid) => {
     let parent = parentOf(pid);
     if (parent <= 1) return false;

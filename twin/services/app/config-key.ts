@@ -66,9 +66,11 @@ export class EtcdConfigKey {
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
+/** A JSON object (not an array, not null): the values config documents nest. */
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** `a.b` paths whose values differ between two JSON values, e.g. `breaker.timeoutMs 200 -> 2`. */
 export function configChanges(before: unknown, after: unknown, path = ''): string[] {
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (isObject(before) && isObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     const own = (o: Record<string, unknown>, k: string) => (Object.hasOwn(o, k) ? o[k] : undefined);
@@ -80,7 +82,6 @@ export function configChanges(before: unknown, after: unknown, path = ''): strin
 
 /** `base` with every field of `patch` laid over it (objects merged key by key, anything else replaced). */
 export function mergeConfig(base: unknown, patch: unknown): unknown {
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(base) || !isObject(patch)) return patch === undefined ? base : patch;
   const merged: Record<string, unknown> = { ...base };
   // defined, not assigned: a key named __proto__ stays a key
