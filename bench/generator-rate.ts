@@ -34,7 +34,7 @@ process.stdout.write(`highest put rate held with < 1% of requests late by > 10 m
 async function step(rate: number, durationMs: number, repeat: number) {
     const zero = performance.now();
     const load = new EtcdKvLoad({
-      spec: { name: `r${rate}-${repeat + 1}`, kind: 'etcd-kv', target: 'etcd', ratePerSec: rate, mix: { put: 1, get: 0 }, timeoutMs: 2000, client: { balance: 'round-robin', requireLeader: false } },
+      spec: { name: `r${rate}-${repeat + 1}`, kind: 'etcd-kv', target: 'etcd', ratePerSec: rate, mix: { put: 1, get: 0 }, timeoutMs: 2000, client: { balance: 'round-robin', requireLeader: false }, executor: { kind: 'constant-arrival-rate' } },
       endpoints: twin.of('etcd', EtcdCluster).endpoints, runId, random: new SeededRandom(rate), now: () => performance.now() - zero, ackFile: join(logDir, `acked-${rate}.jsonl`),
     });
     load.start();

@@ -23,7 +23,7 @@ const kafka = twin.of('kafka', KafkaCluster);
 const runDir = join(logDir, 'run');
 mkdirSync(join(runDir, 'logs'), { recursive: true });
 const zero = Date.now();
-const load = new KafkaLoad({ spec: { name: 'bench', kind: 'kafka', target: 'kafka', topic: 'orders', ratePerSec: rate, timeoutMs: 10_000, messageBytes: 100 }, install: kafka.install, bootstrap: kafka.bootstrap, partitions: 6, runId, clockZeroEpochMs: zero, runDir, ledger });
+const load = new KafkaLoad({ spec: { name: 'bench', kind: 'kafka', target: 'kafka', topic: 'orders', ratePerSec: rate, timeoutMs: 10_000, messageBytes: 100, executor: { kind: 'constant-arrival-rate' } }, install: kafka.install, bootstrap: kafka.bootstrap, partitions: 6, runId, clockZeroEpochMs: zero, runDir, ledger });
 await sleep(warmMs + churnMs);
 const random = new SeededRandom(7);
 const context: InjectionContext = { runId, twin, ledger, random, faultIndex: 0, intervalMs: 1000, now: () => Date.now() - zero, resolve: (t, w, e) => resolveTarget(twin, t, random, w, e) };

@@ -106,6 +106,38 @@ export interface LoadTotals {
   readBackError?: string;
   /** message loads (Kafka): Jepsen-style accounting of the stored log and the consumer group */
   messages?: MessageAccounting;
+  /** how well the generator kept its schedule, so a run never blames the twin for the generator's limit */
+  generator?: GeneratorReport;
+  /** a ramping load: the second the service broke while the generator still kept its schedule (null: it held) */
+  breakpoint?: Breakpoint | null;
+}
+
+/** The load generator's own account of whether it kept the schedule. */
+export interface GeneratorReport {
+  /** worker threads that sent the requests (0: the run's own event loop) */
+  workers: number;
+  /** share of requests that left more than 10 ms after their due time */
+  lateShare: number;
+  lagP99Ms: number;
+  /** requests never sent because too many were already in flight */
+  dropped: number;
+  /** seconds in which more than 1% of requests left late, or any was dropped */
+  saturatedSeconds: number;
+  /** the first such second, ms since the run's zero; null when the generator kept up */
+  saturatedFromMs: number | null;
+  /** the generator threads' CPU time over the load's wall time (1 = one core), when it runs in workers */
+  cpuShare?: number;
+}
+
+/** Where a ramped service broke: the first of 3 seconds in a row over its error or latency limit. */
+export interface Breakpoint {
+  /** start of the second, ms since the run's zero */
+  tMs: number;
+  /** the arrival rate the executor asked for then */
+  ratePerSec: number;
+  /** the rate the service answered successfully in that second */
+  goodPerSec: number;
+  reason: string;
 }
 
 export interface MessageAccounting {

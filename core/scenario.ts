@@ -44,9 +44,22 @@ export interface LoadSpecBase {
   kind: string;
   /** the service it drives */
   target: string;
+  /** the constant or mean rate; a ramp's highest */
   ratePerSec: number;
   timeoutMs: number;
+  /** how requests arrive (load/executor.ts) */
+  executor: ExecutorSpec;
 }
+
+/**
+ * How a load's requests arrive, under the names k6 users know (load/executor.ts):
+ * `constant-arrival-rate` at `ratePerSec`; `ramping-arrival-rate` from a start rate through
+ * linear stages; `shape`, an imported traffic shape replayed time-compressed with mean `ratePerSec`.
+ */
+export type ExecutorSpec =
+  | { kind: 'constant-arrival-rate' }
+  | { kind: 'ramping-arrival-rate'; startRatePerSec: number; stages: { durationMs: number; targetPerSec: number }[] }
+  | { kind: 'shape'; file: string; speedup: number; series?: string };
 
 /** When a fault starts and how long it lasts, and its id; every fault spec has these. */
 export interface FaultTiming {

@@ -1,3 +1,4 @@
+import { ArrivalSchedule, type RateProfile } from './executor.ts';
 /**
  * An open-model load generator: request i is due at `i / ratePerSec` and is sent then, whether or
  * not earlier requests have answered. Latency is measured from the due time, not the send time,
@@ -12,10 +13,15 @@ export interface RequestRecord {
   /** from due time to answer or give-up, ms */
   latencyMs: number;
   ok: boolean;
+  /** never sent: too many requests were in flight */
+  dropped?: boolean;
 }
 
 export interface OpenModelOptions {
+  /** the constant or mean rate: sizes the in-flight cap */
   ratePerSec: number;
+  /** how the rate changes over run time (load/executor.ts); constant `ratePerSec` without one */
+  profile?: RateProfile;
   /** ms since the run clock's zero; the run clock itself */
   now: () => number;
   /** chooses the operation of request i (an index into the caller's operation list) */
@@ -26,24 +32,33 @@ export interface OpenModelOptions {
   timeoutMs: number;
   /** requests beyond this many in flight fail at once instead of piling up */
   maxInFlight?: number;
-  /** a rate that changes over time (ms since start → per second), e.g. a replayed traffic shape */
-  rateAt?: (tMs: number) => number;
 }
 
+/**
+ * The generator on the run's own event loop, for loads whose clients live there (etcd's gRPC
+ * client): due times from the executor's schedule, every due request sent on each 2 ms tick,
+ * each request kept as a record. HTTP loads send from worker threads instead (load/http/workers.ts).
+ */
 export class OpenModelGenerator {
   readonly records: RequestRecord[] = [];
   readonly #options: OpenModelOptions;
+  readonly #schedule: ArrivalSchedule;
+  readonly #maxInFlight: number;
   #startMs = 0;
   #sent = 0;
+  #nextDueMs: number;
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #pending = new Set<Promise<void>>();
   #stopped = false;
-  #lastTickMs = 0;
-  #credit = 0;
 
   constructor(options: OpenModelOptions) {
     this.#options = options;
+    const profile = options.profile ?? { points: [{ tMs: 0, perSec: options.ratePerSec }] };
+    this.#schedule = new ArrivalSchedule(profile);
+    this.#nextDueMs = this.#schedule.next();
+    const peak = Math.max(options.ratePerSec, ...profile.points.map((p) => p.perSec));
+    this.#maxInFlight = options.maxInFlight ?? Math.max(100, Math.ceil(peak * (options.timeoutMs / 1000) * 2));
   }
 
   get inFlight(): number {
@@ -52,7 +67,6 @@ export class OpenModelGenerator {
 
   start(): void {
     this.#startMs = this.#options.now();
-    this.#lastTickMs = this.#startMs;
     // A short tick keeps lag low without a busy loop; every due request is sent on each tick.
     this.#timer = setInterval(() => this.#tick(), 2);
     this.#tick();
@@ -60,44 +74,19 @@ export class OpenModelGenerator {
 
   #tick(): void {
     if (this.#stopped) return;
-    const { ratePerSec, now, rateAt } = this.#options;
-    const nowMs = now();
-    if (rateAt) {
-      this.#tickVariable(nowMs, rateAt);
-      return;
-    }
-    const due = Math.floor(((nowMs - this.#startMs) * ratePerSec) / 1000) + 1;
-    const maxInFlight = this.#options.maxInFlight ?? Math.max(100, Math.ceil(ratePerSec * (this.#options.timeoutMs / 1000) * 2));
-    while (this.#sent < due) {
+    const nowMs = this.#options.now();
+    while (this.#startMs + this.#nextDueMs <= nowMs) {
       const i = this.#sent++;
-      const dueMs = this.#startMs + (i * 1000) / ratePerSec;
+      const dueMs = this.#startMs + this.#nextDueMs;
+      this.#nextDueMs = this.#schedule.next();
       const op = this.#options.chooseOp(i);
-      if (this.#inFlight >= maxInFlight) {
-        this.records.push({ op, dueMs, lagMs: nowMs - dueMs, latencyMs: nowMs - dueMs, ok: false });
+      if (this.#inFlight >= this.#maxInFlight) {
+        this.records.push({ op, dueMs, lagMs: nowMs - dueMs, latencyMs: nowMs - dueMs, ok: false, dropped: true });
         continue;
       }
       this.#send(op, i, dueMs, nowMs);
     }
   }
-
-  /** Variable rate: the integral of the rate since the last tick says how many are due, spread evenly over it. */
-  #tickVariable(nowMs: number, rateAt: (tMs: number) => number): void {
-    const dt = nowMs - this.#lastTickMs;
-    if (dt <= 0) return;
-    this.#credit += (Math.max(0, rateAt(this.#lastTickMs + dt / 2 - this.#startMs)) * dt) / 1000;
-    const count = Math.floor(this.#credit);
-    this.#credit -= count;
-    const maxInFlight = this.#options.maxInFlight ?? Math.max(100, Math.ceil(this.#options.ratePerSec * (this.#options.timeoutMs / 1000) * 4));
-    for (let k = 0; k < count; k++) {
-      const i = this.#sent++;
-      const dueMs = this.#lastTickMs + (dt * (k + 1)) / count;
-      const op = this.#options.chooseOp(i);
-      if (this.#inFlight >= maxInFlight) this.records.push({ op, dueMs, lagMs: nowMs - dueMs, latencyMs: nowMs - dueMs, ok: false });
-      else this.#send(op, i, dueMs, nowMs);
-    }
-    this.#lastTickMs = nowMs;
-  }
-
   #send(op: number, i: number, dueMs: number, sentMs: number): void {
     this.#inFlight++;
     let timer: NodeJS.Timeout | undefined;

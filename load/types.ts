@@ -5,15 +5,19 @@ import type { ResourceLedger } from '../core/resources.ts';
 import type { LoadSpec, ScenarioCheck, ServiceKindName } from '../core/scenario.ts';
 import type { StartedTwin } from '../twin/index.ts';
 import type { LoadPoint } from './summarize.ts';
+import type { LatencyHistogram, LoadStats } from './stats.ts';
+import type { LoadCommon } from './schema.ts';
 
 /** The load's totals with every latency kept, for gates that aggregate them. */
 export interface LoadResult extends LoadTotals {
-  byOp: Record<string, { requests: number; errors: number; latenciesMs: number[] }>;
+  byOp: Record<string, { requests: number; errors: number; latency: LatencyHistogram }>;
 }
 
 /** One load of a run: started with the observation, stopped before the read-back. */
 export interface Load {
   readonly spec: LoadSpec;
+  /** resolves once the load can send on time (worker threads loaded); start() follows */
+  ready?(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
   /** the read-back: what was acknowledged and what is there after heal */
@@ -49,7 +53,18 @@ export interface LoadKind<S extends LoadSpec = LoadSpec, D = unknown> {
   /** the service kind it drives (`target:` must name one) */
   readonly drives: ServiceKindName;
   /** the document to a spec; `common` holds the checked name, target, rate and timeout */
-  build(document: D, common: { name: string; target: string; ratePerSec: number; timeoutMs: number }, path: readonly (string | number)[], check: ScenarioCheck): S;
+  build(document: D, common: LoadCommon, path: readonly (string | number)[], check: ScenarioCheck): S;
   describe(spec: S): string;
   create(spec: S, context: LoadContext): Load;
+}
+
+/** A load's totals from its per-second stats; kinds add what they know besides (acknowledged writes, messages). */
+export function resultOf(spec: LoadSpec, stats: LoadStats, workers: number): LoadResult {
+  const { requests, errors, byOp, lag } = stats.totals();
+  return {
+    name: spec.name, requests, errors, availability: requests === 0 ? 1 : 1 - errors / requests, byOp,
+    ackedWrites: 0, lostWrites: 0, lostKeys: [], indeterminateApplied: 0,
+    scheduleLagP99Ms: requests === 0 ? 0 : lag.percentile(99),
+    generator: stats.generator(workers),
+  };
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { electionsAfterHeal, evaluateGates, firstLeaderChange, recoveryAfter } from './analyze.ts';
 import type { LeaderChangeEvent } from '../core/journal.ts';
 import { parseScenario } from './scenario/index.ts';
+import { LatencyHistogram } from '../load/index.ts';
 import type { Series } from '../core/series.ts';
 
 const errors = (v: number[]): Series => ({ name: 'load_error_ratio', labels: { op: 'all' }, t: Float64Array.from(v, (_, i) => (i + 1) * 1000), v: Float64Array.from(v) });
@@ -53,7 +54,7 @@ gates:
   ttd_ms: ["max < 5000"]
   lost_writes: ["== 0"]
 `);
-  const load = { name: 'kv', requests: 100, errors: 2, availability: 0.98, byOp: { put: { requests: 50, errors: 1, latenciesMs: [5, 6, 7, 200] }, get: { requests: 50, errors: 1, latenciesMs: [1] } }, ackedWrites: 49, lostWrites: 0, lostKeys: [], indeterminateApplied: 0, scheduleLagP99Ms: 1 };
+  const load = { name: 'kv', requests: 100, errors: 2, availability: 0.98, byOp: { put: { requests: 50, errors: 1, latency: LatencyHistogram.of([5, 6, 7, 200]) }, get: { requests: 50, errors: 1, latency: LatencyHistogram.of([1]) } }, ackedWrites: 49, lostWrites: 0, lostKeys: [], indeterminateApplied: 0, scheduleLagP99Ms: 1 };
   const results = evaluateGates(scenario.gates, { loads: [load], faults: [], detections: [{ faultId: 'f', detector: 'robust-z', ttdMs: null }], falseAlarms: [], detectors: ['robust-z'] });
   assert.deepEqual(results.map((r) => [r.metric, r.threshold, r.ok]), [
     ['availability', '>= 99%', false],

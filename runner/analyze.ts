@@ -1,10 +1,10 @@
-import { aggregate, compare, percentile } from '../core/thresholds.ts';
+import { aggregate, compare, type Aggregation } from '../core/thresholds.ts';
 import type { Series } from '../core/series.ts';
 import type { Detection, Alarm } from '../core/detection.ts';
 import type { AlertDetection, AlertEpisodeRecord, AlertsRecord, Diagnosis, FaultRecord, GateResult, LeaderChangeEvent, LoadSummary, TimelineEvent } from '../core/journal.ts';
 import type { GateSpec } from './scenario/index.ts';
 import { GATE_METRICS } from './scenario/index.ts';
-import type { LoadResult } from '../load/index.ts';
+import { LatencyHistogram, type LoadResult } from '../load/index.ts';
 import type { AlertsSpec, Scenario } from '../core/scenario.ts';
 import type { Journal } from '../core/journal.ts';
 import { matchesSeries, seriesLabel } from '../core/series.ts';
@@ -86,12 +86,12 @@ export function electionsAfterHeal(timeline: readonly TimelineEvent[], healedAt:
 
 export function summarizeLoad(result: LoadResult): LoadSummary {
   const byOp: LoadSummary['byOp'] = {};
-  for (const [op, { requests, errors, latenciesMs }] of Object.entries(result.byOp)) {
+  for (const [op, { requests, errors, latency }] of Object.entries(result.byOp)) {
     byOp[op] = {
       requests, errors,
-      p50Ms: latenciesMs.length ? percentile(latenciesMs, 50) : null,
-      p99Ms: latenciesMs.length ? percentile(latenciesMs, 99) : null,
-      maxMs: latenciesMs.length ? latenciesMs.reduce((a, b) => Math.max(a, b), 0) : null,
+      p50Ms: latency.count ? latency.percentile(50) : null,
+      p99Ms: latency.count ? latency.percentile(99) : null,
+      maxMs: latency.count ? latency.maxMs : null,
     };
   }
   const { byOp: _raw, ...rest } = result;
@@ -116,11 +116,13 @@ export function evaluateGates(gates: readonly GateSpec[], inputs: GateInputs): G
   const results: GateResult[] = [];
   for (const gate of gates) {
     const { metric, tags } = gate.selector;
-    const values = metricValues(metric, tags, inputs);
+    // latencies are HDR histograms (per op, per load): a gate reads the merged one
+    const histogram = metric === 'latency_ms' ? latencyOf(tags, inputs) : undefined;
+    const values = histogram ? { length: histogram.count } : metricValues(metric, tags, inputs);
     for (const threshold of gate.thresholds) {
       const scale = threshold.percent && GATE_METRICS[metric]?.ratio ? 0.01 : 1;
       const expected = threshold.value * scale;
-      const actual = aggregate(values, threshold.aggregation);
+      const actual = histogram ? aggregateHistogram(histogram, threshold.aggregation) : aggregate(values as number[], threshold.aggregation);
       const ok = !Number.isNaN(actual) && compare(actual, threshold.operator, expected);
       const shown = Number.isNaN(actual) ? 'no data' : formatValue(actual, scale === 0.01);
       results.push({
@@ -147,6 +149,29 @@ function formatValue(value: number, ratio: boolean): string {
   return ratio ? `${(value * 100).toFixed(3)}%` : String(Math.round(value * 1000) / 1000);
 }
 
+/** Every latency a `latency_ms{load,op}` gate names, in one histogram. */
+function latencyOf(tags: Record<string, string>, inputs: GateInputs): LatencyHistogram {
+  const merged = new LatencyHistogram();
+  for (const load of inputs.loads) {
+    if (tags.load !== undefined && load.name !== tags.load) continue;
+    for (const [op, o] of Object.entries(load.byOp)) if (tags.op === undefined || op === tags.op) merged.add(o.latency);
+  }
+  return merged;
+}
+
+/** A threshold's aggregation over a latency histogram (k6's names: avg, min, max, med, p(N), count). */
+function aggregateHistogram(h: LatencyHistogram, aggregation: Aggregation): number {
+  if (h.count === 0) return aggregation.kind === 'count' ? 0 : Number.NaN;
+  switch (aggregation.kind) {
+    case 'count': return h.count;
+    case 'avg': case 'rate': return h.meanMs;
+    case 'min': return h.minMs;
+    case 'max': case 'value': return h.maxMs;
+    case 'med': return h.percentile(50);
+    case 'percentile': return h.percentile(aggregation.percentile);
+  }
+}
+
 function metricValues(metric: string, tags: Record<string, string>, inputs: GateInputs): number[] {
   const loads = inputs.loads.filter((l) => tags.load === undefined || l.name === tags.load);
   switch (metric) {
@@ -156,8 +181,6 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
         const op = l.byOp[tags.op];
         return op && op.requests > 0 ? 1 - op.errors / op.requests : Number.NaN;
       }).filter((v) => !Number.isNaN(v));
-    case 'latency_ms':
-      return loads.flatMap((l) => Object.entries(l.byOp).filter(([op]) => tags.op === undefined || op === tags.op).flatMap(([, o]) => o.latenciesMs));
     case 'ttd_ms':
       return inputs.detections
         .filter((d) => (tags.fault === undefined || d.faultId === tags.fault) && (tags.detector === undefined || d.detector === tags.detector))

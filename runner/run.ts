@@ -34,7 +34,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     run.enter('observe', 'eBPF probes, the OTLP receiver, scraping and leader polling');
     await startObservation(run);
     run.enter('load', scenario.load.map((l) => l.name).join(', ') || 'none');
-    startLoad(run);
+    await startLoad(run);
     run.enter('warm-up', `${formatMs(scenario.baseline.warmupMs)} of steady state before the first fault`);
     await runFaults(run);
     run.enter('read-back', 'reading every acknowledged write back');

@@ -4,9 +4,10 @@ import { noop } from 'cockatiel';
 import { InterceptingCall, type CallOptions, type Interceptor } from '@grpc/grpc-js';
 import type { SeededRandom } from '../../core/random.ts';
 import { errorMessage, MoatError } from '../../core/errors.ts';
-import type { Load, LoadResult } from '../types.ts';
+import { resultOf, type Load, type LoadResult } from '../types.ts';
 import { OpenModelGenerator, type RequestRecord } from '../open-model.ts';
-import { loadSeries, type LoadPoint } from '../summarize.ts';
+import { statsOf, type LoadPoint } from '../summarize.ts';
+import type { RateProfile } from '../executor.ts';
 import type { EtcdKvLoadSpec } from './spec.ts';
 
 export const ETCD_KV_OPS = ['put', 'get'] as const;
@@ -46,7 +47,7 @@ export class EtcdKvLoad implements Load {
   readonly #attempted = new Map<string, string>();
   readonly #ackLog: WriteStream;
 
-  constructor(options: { spec: EtcdKvLoadSpec; endpoints: string[]; runId: string; random: SeededRandom; now: () => number; ackFile: string; rateAt?: (tMs: number) => number }) {
+  constructor(options: { spec: EtcdKvLoadSpec; endpoints: string[]; runId: string; random: SeededRandom; now: () => number; ackFile: string; profile?: RateProfile }) {
     const { spec } = options;
     this.spec = spec;
     // buffered: a synchronous write per acknowledgement costs more than the put at high rates;
@@ -71,7 +72,7 @@ export class EtcdKvLoad implements Load {
       timeoutMs: spec.timeoutMs,
       chooseOp: () => (opRandom.next() < spec.mix.put ? 0 : 1),
       execute: (op, i) => (op === 0 ? this.#put(i) : this.#get(i)),
-      ...(options.rateAt ? { rateAt: options.rateAt } : {}),
+      ...(options.profile ? { profile: options.profile } : {}),
     });
   }
 
@@ -149,31 +150,13 @@ export class EtcdKvLoad implements Load {
   }
 
   series(): LoadPoint[] {
-    return loadSeries(this.spec.name, ETCD_KV_OPS, this.#generator.records);
+    return statsOf(ETCD_KV_OPS, this.#generator.records).series(this.spec.name, ETCD_KV_OPS);
   }
 
   /** Reads every key back (linearizable) and compares with the acknowledged log. */
   async result(): Promise<LoadResult> {
-    const records = this.#generator.records;
-    const byOp: LoadResult['byOp'] = {};
-    for (const [index, op] of ETCD_KV_OPS.entries()) {
-      const list = records.filter((r) => r.op === index);
-      byOp[op] = { requests: list.length, errors: list.filter((r) => !r.ok).length, latenciesMs: list.map((r) => r.latencyMs) };
-    }
-    const errors = records.filter((r) => !r.ok).length;
-    const lags = records.map((r) => r.lagMs).sort((a, b) => a - b);
-    const result: LoadResult = {
-      name: this.spec.name,
-      requests: records.length,
-      errors,
-      availability: records.length === 0 ? 1 : 1 - errors / records.length,
-      byOp,
-      ackedWrites: this.#acked.size,
-      lostWrites: 0,
-      lostKeys: [],
-      indeterminateApplied: 0,
-      scheduleLagP99Ms: lags.length === 0 ? 0 : lags[Math.min(lags.length - 1, Math.ceil(lags.length * 0.99) - 1)]!,
-    };
+    const stats = statsOf(ETCD_KV_OPS, this.#generator.records);
+    const result: LoadResult = { ...resultOf(this.spec, stats, 0), ackedWrites: this.#acked.size };
     let stored: Record<string, string>;
     try {
       stored = await this.#readAll();

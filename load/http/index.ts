@@ -1,7 +1,9 @@
 import { formatMs } from '../../core/units.ts';
 import { AppService } from '../../twin/index.ts';
 import type { LoadKind } from '../types.ts';
-import { HttpLoad } from './load.ts';
+import { basename } from 'node:path';
+import { describeExecutor } from '../executor.ts';
+import { HttpLoad, seedOf } from './load.ts';
 import { buildHttp, httpSchema, type HttpLoadSpec } from './spec.ts';
 
 export { HttpLoad } from './load.ts';
@@ -12,6 +14,6 @@ export const httpLoad: LoadKind<HttpLoadSpec, import('zod').output<typeof httpSc
   schema: httpSchema,
   drives: 'app',
   build: buildHttp,
-  describe: (l) => `http on ${l.target} at ${l.ratePerSec}/s open-model (${l.requests.map((r) => `${r.name} x${r.weight}`).join(', ')}), timeout ${formatMs(l.timeoutMs)}`,
-  create: (spec, context) => new HttpLoad({ spec, baseUrl: context.twin.of(spec.target, AppService).url, random: context.random, now: context.now }),
+  describe: (l) => `http on ${l.target} ${describeExecutor(l)} (${l.script ? `script ${basename(l.script)}` : l.requests.map((r) => `${r.name} x${r.weight}`).join(', ')}), timeout ${formatMs(l.timeoutMs)}, ${l.connections} connections, ${l.workers === 'auto' ? 'workers auto' : `${l.workers} worker${l.workers === 1 ? '' : 's'}`}`,
+  create: (spec, context) => new HttpLoad({ spec, baseUrl: context.twin.of(spec.target, AppService).url, seed: seedOf(() => context.random.next()), now: context.now }),
 };

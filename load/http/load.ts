@@ -1,101 +1,87 @@
-import { Agent, request } from 'node:http';
-import type { SeededRandom } from '../../core/random.ts';
-import { percentile } from '../../core/thresholds.ts';
-import { OpenModelGenerator, type RequestRecord } from '../open-model.ts';
-import { loadSeries, type LoadPoint } from '../summarize.ts';
-import type { Load, LoadResult } from '../types.ts';
+import { rateProfile, uniformAt } from '../executor.ts';
+import type { LoadPoint } from '../summarize.ts';
+import { resultOf, type Load, type LoadResult } from '../types.ts';
+import type { LoadStats } from '../stats.ts';
 import type { HttpLoadSpec } from './spec.ts';
+import { HttpWorkers, workersFor } from './workers.ts';
+
+/** k6's names for the load's own series, per second. */
+const K6_NAMES = new Map([['load_latency_p50_ms', 'http_req_duration_p50_ms'], ['load_latency_p99_ms', 'http_req_duration_p99_ms'], ['load_error_ratio', 'http_req_failed'], ['load_requests_per_sec', 'iterations']]);
 
 /**
- * Built-in open-model HTTP load against an app: a seeded weighted mix of requests at a fixed
- * arrival rate, latency from each request's due time; a 2xx answer is a success. Besides the
- * `load_*` series it writes the names k6 users know, per second: `http_req_duration_p50_ms`,
- * `http_req_duration_p99_ms`, `http_req_failed` (ratio) and `iterations`.
+ * Built-in open-model HTTP load against an app: a seeded weighted mix of requests (or the
+ * scenario's script) on the executor's schedule, sent from worker threads with keep-alive undici
+ * pools, latency from each request's due time into per-second HDR histograms. A 2xx answer is a
+ * success. Besides the `load_*` series it writes the names k6 users know, per second:
+ * `http_req_duration_p50_ms`, `http_req_duration_p99_ms`, `http_req_failed` (ratio), `iterations`.
  */
 export class HttpLoad implements Load {
   readonly spec: HttpLoadSpec;
-  readonly #generator: OpenModelGenerator;
-  readonly #agent: Agent;
+  readonly #workers: HttpWorkers;
+  readonly #count: number;
+  readonly #now: () => number;
+  #busyShare: number | undefined;
+  #startedMs: number | undefined;
+  #stopped: Promise<void> | undefined;
 
-  constructor(options: { spec: HttpLoadSpec; baseUrl: string; random: SeededRandom; now: () => number }) {
+  constructor(options: { spec: HttpLoadSpec; baseUrl: string; seed: number; now: () => number }) {
     const { spec } = options;
     this.spec = spec;
-    this.#agent = new Agent({ keepAlive: true, maxSockets: 512, timeout: spec.timeoutMs });
-    const total = spec.requests.reduce((sum, r) => sum + r.weight, 0);
-    const bodies = spec.requests.map((r) => (r.body === undefined ? undefined : typeof r.body === 'string' ? r.body : JSON.stringify(r.body)));
-    this.#generator = new OpenModelGenerator({
-      ratePerSec: spec.ratePerSec,
-      now: options.now,
-      timeoutMs: spec.timeoutMs,
-      chooseOp: () => {
-        let x = options.random.next() * total;
-        for (const [index, r] of spec.requests.entries()) {
-          x -= r.weight;
-          if (x < 0) return index;
-        }
-        return spec.requests.length - 1;
-      },
-      execute: async (op) => {
-        const r = spec.requests[op]!;
-        const body = bodies[op];
-        return new Promise<boolean>((resolve) => {
-          const req = request(`${options.baseUrl}${r.path}`, {
-            method: r.method, agent: this.#agent, timeout: spec.timeoutMs,
-            ...(body === undefined ? {} : { headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }),
-          }, (response) => {
-            response.resume();
-            response.on('end', () => resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300));
-            response.on('error', () => resolve(false));
-          });
-          req.on('timeout', () => req.destroy());
-          req.on('error', () => resolve(false));
-          req.end(body);
-        });
-      },
+    this.#now = options.now;
+    const profile = rateProfile(spec.executor, spec.ratePerSec);
+    const peak = Math.max(spec.ratePerSec, ...profile.points.map((p) => p.perSec));
+    this.#count = workersFor(peak, spec.workers);
+    this.#workers = new HttpWorkers({
+      origin: options.baseUrl, seed: options.seed, profile, timeoutMs: spec.timeoutMs, workers: this.#count, connections: spec.connections, peakRatePerSec: peak, now: options.now,
+      requests: spec.requests.map((r) => ({ name: r.name, method: r.method, path: r.path, weight: r.weight, ...(r.body === undefined ? {} : { body: typeof r.body === 'string' ? r.body : JSON.stringify(r.body) }) })),
+      ...(spec.script ? { script: spec.script } : {}),
     });
   }
 
+  /** The workers have loaded (pools, the script): the schedule can start on time. */
+  ready(): Promise<void> {
+    return this.#workers.ready();
+  }
+
   start(): void {
-    this.#generator.start();
+    this.#startedMs = this.#now();
+    this.#workers.start(this.#startedMs);
   }
 
-  async stop(): Promise<void> {
-    await this.#generator.stop();
+  stop(): Promise<void> {
+    return (this.#stopped ??= this.#workers.stop().then((busy) => {
+      this.#busyShare = busy;
+    }));
   }
 
-  /** Every request so far, in completion order. */
-  get records(): readonly RequestRecord[] {
-    return this.#generator.records;
+  /** The load's per-second stats, merged from the workers so far (they report once a second). */
+  get stats(): LoadStats {
+    return this.#workers.stats;
   }
 
   series(): LoadPoint[] {
-    const names = this.spec.requests.map((r) => r.name);
-    const points = loadSeries(this.spec.name, names, this.#generator.records);
+    const points = this.#workers.stats.series(this.spec.name, this.spec.requests.map((r) => r.name));
     const labels = { load: this.spec.name };
-    const byName = new Map([['load_latency_p50_ms', 'http_req_duration_p50_ms'], ['load_latency_p99_ms', 'http_req_duration_p99_ms'], ['load_error_ratio', 'http_req_failed'], ['load_requests_per_sec', 'iterations']]);
     for (const p of [...points]) {
-      const alias = byName.get(p.name);
+      const alias = K6_NAMES.get(p.name);
       if (alias && p.labels.op === 'all') points.push({ name: alias, labels, t: p.t, v: p.v });
     }
     return points;
   }
 
   async result(): Promise<LoadResult> {
-    const records = this.#generator.records;
-    const byOp: LoadResult['byOp'] = {};
-    for (const [index, r] of this.spec.requests.entries()) {
-      const list = records.filter((x) => x.op === index);
-      byOp[r.name] = { requests: list.length, errors: list.filter((x) => !x.ok).length, latenciesMs: list.map((x) => x.latencyMs) };
-    }
-    const errors = records.filter((r) => !r.ok).length;
-    return {
-      name: this.spec.name, requests: records.length, errors, availability: records.length === 0 ? 1 : 1 - errors / records.length, byOp,
-      ackedWrites: 0, lostWrites: 0, lostKeys: [], indeterminateApplied: 0,
-      scheduleLagP99Ms: records.length === 0 ? 0 : percentile(records.map((r) => r.lagMs), 99),
-    };
+    const result = resultOf(this.spec, this.#workers.stats, this.#count);
+    if (this.#busyShare !== undefined) result.generator!.cpuShare = this.#busyShare;
+    if (this.#workers.error) result.readBackError = `a load worker failed: ${this.#workers.error.split('\n')[0]}`;
+    return result;
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#workers.close();
   }
+}
+
+/** The seed of an HTTP load's request mix, from the run's seeded randomness for this load. */
+export function seedOf(next: () => number): number {
+  return Math.floor(next() * 4294967296) >>> 0 || Math.floor(uniformAt(1, 1) * 4294967296);
 }

@@ -1,6 +1,7 @@
 import { formatMs } from '../../core/units.ts';
 import { KafkaCluster } from '../../twin/index.ts';
 import type { LoadKind } from '../types.ts';
+import { describeExecutor } from '../executor.ts';
 import { KafkaLoad } from './load.ts';
 import { buildKafkaLoad, kafkaLoadSchema, type KafkaLoadSpec } from './spec.ts';
 
@@ -12,7 +13,7 @@ export const kafkaLoad: LoadKind<KafkaLoadSpec, import('zod').output<typeof kafk
   schema: kafkaLoadSchema,
   drives: 'kafka',
   build: buildKafkaLoad,
-  describe: (l) => `kafka producer (acks=all, idempotent) on ${l.target} topic ${l.topic} at ${l.ratePerSec}/s open-model, ${l.messageBytes} B messages, delivery timeout ${formatMs(l.timeoutMs)}; consumer group on the same topic`,
+  describe: (l) => `kafka producer (acks=all, idempotent) on ${l.target} topic ${l.topic} ${describeExecutor(l)}, ${l.messageBytes} B messages, delivery timeout ${formatMs(l.timeoutMs)}; consumer group on the same topic`,
   create(spec, context) {
     const kafka = context.twin.of(spec.target, KafkaCluster);
     const partitions = kafka.spec.topics.find((t) => t.name === spec.topic)!.partitions;

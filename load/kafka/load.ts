@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { spawnTracked, type ResourceLedger } from '../../core/resources.ts';
 import { KAFKA_LOG4J, type KafkaInstall } from '../../twin/index.ts';
 import type { RequestRecord } from '../open-model.ts';
-import { loadSeries, type LoadPoint } from '../summarize.ts';
+import { loadSeries, statsOf, type LoadPoint } from '../summarize.ts';
+import { rateProfile } from '../executor.ts';
+import { LatencyHistogram } from '../stats.ts';
 import type { Load, LoadResult } from '../types.ts';
 import type { KafkaLoadSpec } from './spec.ts';
 
@@ -51,7 +53,7 @@ export class KafkaLoad implements Load {
     this.spec = spec;
     this.#requestsFile = join(options.runDir, `requests-${spec.name}.tsv`);
     const config = {
-      bootstrap: options.bootstrap, topic: spec.topic, partitions: options.partitions, ratePerSec: spec.ratePerSec, timeoutMs: spec.timeoutMs,
+      bootstrap: options.bootstrap, topic: spec.topic, partitions: options.partitions, profile: rateProfile(spec.executor, spec.ratePerSec), timeoutMs: spec.timeoutMs,
       messageBytes: spec.messageBytes, clockZeroEpochMs: options.clockZeroEpochMs, tag: `${options.runId}-${spec.name}`,
       requestsFile: this.#requestsFile, ackFile: join(options.runDir, `acked-writes-${spec.name}.tsv`),
     };
@@ -91,9 +93,9 @@ export class KafkaLoad implements Load {
     if (!existsSync(this.#requestsFile)) return [];
     const records: RequestRecord[] = [];
     for (const line of readFileSync(this.#requestsFile, 'utf8').split('\n')) {
-      const [op, due, latency, ok] = line.split('\t');
+      const [op, due, latency, ok, lag] = line.split('\t');
       if (ok === undefined) continue;
-      records.push({ op: op === 'produce' ? 0 : 1, dueMs: Number(due), latencyMs: Number(latency), ok: ok === '1', lagMs: 0 });
+      records.push({ op: op === 'produce' ? 0 : 1, dueMs: Number(due), latencyMs: Number(latency), ok: ok === '1', lagMs: Number(lag ?? 0) || 0 });
     }
     // once the agent is gone the file is complete: series() and result() share one read
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) this.#final = records;
@@ -117,9 +119,11 @@ export class KafkaLoad implements Load {
     const byOp: LoadResult['byOp'] = {};
     for (const [index, op] of KAFKA_OPS.entries()) {
       const list = records.filter((r) => r.op === index);
-      byOp[op] = { requests: list.length, errors: list.filter((r) => !r.ok).length, latenciesMs: list.map((r) => r.latencyMs) };
+      byOp[op] = { requests: list.length, errors: list.filter((r) => !r.ok).length, latency: LatencyHistogram.of(list.map((r) => r.latencyMs)) };
     }
     const produce = byOp.produce!;
+    // the schedule is the producer's: consumed messages have no due time of their own
+    const produced = statsOf(KAFKA_OPS, records.filter((r) => r.op === 0));
     const result: LoadResult = {
       name: this.spec.name,
       requests: produce.requests,
@@ -130,7 +134,8 @@ export class KafkaLoad implements Load {
       lostWrites: agent?.lost ?? 0,
       lostKeys: agent?.lostSample ?? [],
       indeterminateApplied: agent?.indeterminateApplied ?? 0,
-      scheduleLagP99Ms: 0,
+      scheduleLagP99Ms: produced.totals().lag.percentile(99) || 0,
+      generator: produced.generator(0),
     };
     if (!agent) {
       result.readBackError = 'the Kafka load agent exited without a result (see its log)';

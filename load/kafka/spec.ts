@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import type { ScenarioCheck } from '../../core/scenario.ts';
-import { loadCommon } from '../schema.ts';
+import type { ExecutorSpec, ScenarioCheck } from '../../core/scenario.ts';
+import { loadCommon, type LoadCommon } from '../schema.ts';
 
 /** An idempotent acks=all producer at a fixed arrival rate and a consumer group on one topic. */
 export interface KafkaLoadSpec {
@@ -10,6 +10,7 @@ export interface KafkaLoadSpec {
   topic: string;
   ratePerSec: number;
   timeoutMs: number;
+  executor: ExecutorSpec;
   messageBytes: number;
 }
 
@@ -26,7 +27,7 @@ export const kafkaLoadSchema = z.strictObject({
   messageBytes: z.int().min(32).max(1_000_000).default(100),
 });
 
-export function buildKafkaLoad(document: z.output<typeof kafkaLoadSchema>, common: { name: string; target: string; ratePerSec: number; timeoutMs: number }, path: readonly (string | number)[], check: ScenarioCheck): KafkaLoadSpec {
+export function buildKafkaLoad(document: z.output<typeof kafkaLoadSchema>, common: LoadCommon, path: readonly (string | number)[], check: ScenarioCheck): KafkaLoadSpec {
   const target = check.services.get(document.target);
   if (target?.kind === 'kafka' && !target.topics.some((t) => t.name === document.topic)) {
     check.report([...path, 'topic'], `expected a topic of ${document.target} (${target.topics.map((t) => t.name).join(', ') || 'it declares none: add one under twin.services.' + document.target + '.topics'}), saw ${JSON.stringify(document.topic)}`);

@@ -2,8 +2,11 @@ import { SeededRandom } from '../../core/random.ts';
 import { loadKindOf } from '../../load/index.ts';
 import type { RunContext } from '../context.ts';
 
-/** Starts every load at t = 0, each with randomness of its own from the run's seed and its name. */
-export function startLoad(run: RunContext): void {
+/**
+ * Starts every load at t = 0, each with randomness of its own from the run's seed and its name;
+ * loads that send from worker threads are started once those are ready.
+ */
+export async function startLoad(run: RunContext): Promise<void> {
   const clockZeroEpochMs = Date.parse(run.journal.clockZero ?? new Date().toISOString());
   for (const spec of run.scenario.load) {
     const load = loadKindOf(spec).create(spec, {
@@ -11,8 +14,9 @@ export function startLoad(run: RunContext): void {
       random: new SeededRandom(run.seed ^ hashString(spec.name)),
     });
     run.loads.push(load);
-    load.start();
   }
+  await run.activity('load-ready', () => Promise.all(run.loads.map((l) => l.ready?.())));
+  for (const load of run.loads) load.start();
 }
 
 /** After the recovery window: stop sending, then read every acknowledged write back. */

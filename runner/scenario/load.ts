@@ -8,7 +8,7 @@ import { isInside, readRegularFile } from '../../core/files.ts';
 import { readSeriesImport } from '../../core/series-import.ts';
 import { memberNames, type AlertRule, type AlertsSpec, type BaselineSources, type DetectorKindName, type FaultSpec, type FaultTypeName, type GateSpec, type LoadKindName, type LoadSpec, type Scenario, type ScenarioCheck, type ServiceKindName, type ServiceSpec, type TargetSpec } from '../../core/scenario.ts';
 import { SERVICE_KINDS, serviceKindOf } from '../../twin/index.ts';
-import { LOAD_KINDS } from '../../load/index.ts';
+import { LOAD_KINDS, buildExecutor } from '../../load/index.ts';
 import { FAULT_TYPES } from '../../injectors/index.ts';
 import { DETECTOR_KINDS } from '../../detect/index.ts';
 import { BPF_PROBES, DEFAULT_BPF_PROBES } from '../../bpf/index.ts';
@@ -254,12 +254,13 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
 
   const load: LoadSpec[] = document.load.map((raw, i) => {
     const kind = LOAD_KINDS[kindOf(raw) as LoadKindName];
-    const doc = raw as { name: string; target: string; rate: string; timeout: string };
+    const doc = raw as { name: string; target: string; rate?: string; timeout: string };
     const path = ['load', i];
     const target = serviceByName.get(doc.target);
     if (!target) report([...path, 'target'], `expected a service of the twin (${[...serviceByName.keys()].join(', ')}), saw ${JSON.stringify(doc.target)}`);
     else if (target.kind !== kind.drives) report([...path, 'target'], `${article(kind.kind)} ${kind.kind} load needs ${article(kind.drives)} ${kind.drives} service, and ${doc.target} is ${target.kind}`);
-    const common = { name: doc.name, target: doc.target, ratePerSec: check.rate(doc.rate, [...path, 'rate']), timeoutMs: check.duration(doc.timeout, [...path, 'timeout']) };
+    const { executor, ratePerSec } = buildExecutor(raw as Parameters<typeof buildExecutor>[0], path, check);
+    const common = { name: doc.name, target: doc.target, ratePerSec, timeoutMs: check.duration(doc.timeout, [...path, 'timeout']), executor };
     return kind.build(raw, common, path, check);
   });
   const loadNames = new Set<string>();

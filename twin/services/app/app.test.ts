@@ -4,7 +4,6 @@ import { waitFor } from '../../../core/units.ts';
 import { startTestTwin } from '../../../injectors/testing.ts';
 import { isVerifiable } from '../../../injectors/index.ts';
 import { FAULT_TYPES, toxicInjector } from '../../../injectors/index.ts';
-import { SeededRandom } from '../../../core/random.ts';
 import { HttpLoad } from '../../../load/index.ts';
 import { parseExposition, SeriesStore } from '../../../observe/index.ts';
 import type { ToxicSpec } from '../../../injectors/index.ts';
@@ -76,9 +75,10 @@ test('ledger service behind Toxiproxy: latency raises p99 by the toxic and opens
     assert.equal(await breakerState(app.url), 0);
     const fault = await toxicInjector.inject(toxic('slower', { attributes: { latency: 1500 } }), context);
     const load = new HttpLoad({
-      spec: { name: 'api', kind: 'http', target: 'ledger', ratePerSec: 50, timeoutMs: 3000, requests: [{ name: 'balance', method: 'GET', path: '/balance?account=a1', weight: 1 }] },
-      baseUrl: app.url, random: new SeededRandom(1), now: () => performance.now(),
+      spec: { name: 'api', kind: 'http', target: 'ledger', ratePerSec: 50, timeoutMs: 3000, executor: { kind: 'constant-arrival-rate' }, workers: 1, connections: 16, requests: [{ name: 'balance', method: 'GET', path: '/balance?account=a1', weight: 1 }] },
+      baseUrl: app.url, seed: 1, now: () => performance.now(),
     });
+    await load.ready();
     load.start();
     await waitFor('the redis breaker to open', 20_000, async () => ((await breakerState(app.url)) === 2 ? true : undefined), 200);
     const shed = await fetch(`${app.url}/balance?account=a1`);
@@ -86,7 +86,7 @@ test('ledger service behind Toxiproxy: latency raises p99 by the toxic and opens
     await fault.heal();
     await waitFor('the redis breaker to close', 20_000, async () => ((await breakerState(app.url)) === 0 ? true : undefined), 200);
     const closedAt = performance.now();
-    await waitFor('a request of the load to succeed after the breaker closed', 20_000, async () => (load.records.some((r) => r.ok && r.dueMs > closedAt) ? true : undefined), 100);
+    await waitFor('a request of the load to succeed after the breaker closed', 20_000, async () => (load.stats.successesDueFrom(closedAt) > 0 ? true : undefined), 100);
     await load.stop();
     const result = await load.result();
     load.close();

@@ -39,7 +39,7 @@ test('Kafka twin: churn moves leaders, acks=all loses nothing, a killed broker r
   const runDir = join(logDir, 'run');
   mkdirSync(join(runDir, 'logs'), { recursive: true });
   const load = new KafkaLoad({
-    spec: { name: 'orders', kind: 'kafka', target: 'kafka', topic: 'orders', ratePerSec: 150, timeoutMs: 15_000, messageBytes: 100 },
+    spec: { name: 'orders', kind: 'kafka', target: 'kafka', topic: 'orders', ratePerSec: 150, timeoutMs: 15_000, messageBytes: 100, executor: { kind: 'constant-arrival-rate' } },
     install: kafka.install, bootstrap: kafka.bootstrap, partitions: 6, runId: context.runId, clockZeroEpochMs: Date.now(), runDir, ledger,
   });
   await sleep(8000);

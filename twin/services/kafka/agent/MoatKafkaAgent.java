@@ -231,11 +231,75 @@ public final class MoatKafkaAgent {
     }
   }
 
+  /**
+   * The open-model schedule of load/executor.ts (ArrivalSchedule), the same arithmetic: a
+   * piecewise-linear rate profile, request i due when the rate's integral reaches i, the last
+   * rate held after the last point or the profile looped.
+   */
+  static final class Schedule {
+    private final double[] t;
+    private final double[] r;
+    private final double loopMs;
+    private final double perLoop;
+    private int k = 0;
+    private double before = 0;
+    private double loopStart = 0;
+    private double loopBefore = 0;
+    private long next = 0;
+
+    Schedule(JsonNode profile) {
+      JsonNode points = profile.get("points");
+      t = new double[points.size()];
+      r = new double[points.size()];
+      for (int j = 0; j < points.size(); j++) {
+        t[j] = points.get(j).get("tMs").asDouble();
+        r[j] = Math.max(0, points.get(j).get("perSec").asDouble()) / 1000;
+      }
+      double total = 0;
+      for (int j = 0; j + 1 < t.length; j++) total += (r[j] + r[j + 1]) / 2 * (t[j + 1] - t[j]);
+      perLoop = total;
+      double loop = profile.path("loopMs").asDouble(0);
+      loopMs = loop > 0 && total > 0 ? loop : 0;
+    }
+
+    /** The next due time, ms since the start; infinity when no more ever arrive. */
+    double next() {
+      long target = next++;
+      for (;;) {
+        if (k + 1 >= t.length) {
+          if (loopMs > 0) {
+            loopStart += loopMs;
+            loopBefore += perLoop;
+            before = loopBefore;
+            k = 0;
+            continue;
+          }
+          if (r[k] <= 0) return Double.POSITIVE_INFINITY;
+          return loopStart + t[k] + (target - before) / r[k];
+        }
+        double inSegment = (r[k] + r[k + 1]) / 2 * (t[k + 1] - t[k]);
+        double want = target - before;
+        if (want < inSegment || (want == inSegment && k + 2 >= t.length && loopMs == 0)) {
+          return loopStart + t[k] + solve(t[k], r[k], t[k + 1], r[k + 1], want);
+        }
+        before += inSegment;
+        k++;
+      }
+    }
+
+    private static double solve(double t0, double r0, double t1, double r1, double n) {
+      if (n <= 0) return 0;
+      double slope = (r1 - r0) / (t1 - t0);
+      if (Math.abs(slope) < 1e-15) return n / r0;
+      return 2 * n / (r0 + Math.sqrt(Math.max(0, r0 * r0 + 2 * slope * n)));
+    }
+  }
+
   private static void load(ObjectNode config) throws Exception {
     String bootstrap = config.get("bootstrap").asText();
     String topic = config.get("topic").asText();
     int partitions = config.get("partitions").asInt();
-    double rate = config.get("ratePerSec").asDouble();
+    Schedule schedule = new Schedule(config.get("profile"));
     int timeoutMs = config.get("timeoutMs").asInt();
     int size = Math.max(32, config.path("messageBytes").asInt(100));
     long clockZero = config.get("clockZeroEpochMs").asLong();
@@ -316,17 +380,24 @@ public final class MoatKafkaAgent {
     lagThread.setDaemon(true);
     lagThread.start();
 
-    // producer: the i-th message is due at start + i / rate, whatever happened to the ones before
+    // producer: the i-th message is due when the rate's integral reaches i (the executor's
+    // schedule, load/executor.ts), whatever happened to the ones before
     Thread producerThread = new Thread(() -> {
       long start = System.nanoTime();
       long startEpoch = System.currentTimeMillis();
       byte[] padding = new byte[size];
       java.util.Arrays.fill(padding, (byte) 'x');
       for (long i = 0; !stopping.get(); i++) {
-        long dueNanos = start + (long) (i * 1e9 / rate);
+        double dueMs = schedule.next();
+        if (Double.isInfinite(dueMs)) {
+          while (!stopping.get()) LockSupport.parkNanos(50_000_000L);
+          break;
+        }
+        long dueNanos = start + (long) (dueMs * 1e6);
         long wait = dueNanos - System.nanoTime();
         if (wait > 0) LockSupport.parkNanos(wait);
         if (stopping.get()) break;
+        long lagMs = Math.max(0, (System.nanoTime() - dueNanos) / 1_000_000);
         long dueEpoch = startEpoch + (dueNanos - start) / 1_000_000;
         long seq = i;
         int partition = (int) (i % partitions);
@@ -340,7 +411,7 @@ public final class MoatKafkaAgent {
             long latency = System.currentTimeMillis() - dueEpoch;
             try {
               synchronized (requests) {
-                requests.write("produce\t" + (dueEpoch - clockZero) + "\t" + latency + "\t" + (error == null ? 1 : 0) + "\n");
+                requests.write("produce\t" + (dueEpoch - clockZero) + "\t" + latency + "\t" + (error == null ? 1 : 0) + "\t" + lagMs + "\n");
               }
               if (error == null) {
                 acked.put(seq, new Acked(meta.partition(), meta.offset()));
@@ -356,7 +427,7 @@ public final class MoatKafkaAgent {
           long latency = System.currentTimeMillis() - dueEpoch;
           try {
             synchronized (requests) {
-              requests.write("produce\t" + (dueEpoch - clockZero) + "\t" + latency + "\t0\n");
+              requests.write("produce\t" + (dueEpoch - clockZero) + "\t" + latency + "\t0\t" + lagMs + "\n");
             }
           } catch (Exception ignored) {
           }
