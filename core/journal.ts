@@ -129,7 +129,7 @@ export interface GeneratorReport {
   cpuShare?: number;
 }
 
-/** Where a ramped service broke: the first of 3 seconds in a row over its error or latency limit. */
+/** Where a ramped service broke: the first of 3 seconds in a row over its error or latency limit, with the generator not the cause. */
 export interface Breakpoint {
   /** start of the second, ms since the run's zero */
   tMs: number;
@@ -138,6 +138,8 @@ export interface Breakpoint {
   /** the rate the service answered successfully in that second */
   goodPerSec: number;
   reason: string;
+  /** the generator's own lag p99 over the three seconds: under a tenth of the latency limit */
+  generatorLagP99Ms: number;
 }
 
 export interface MessageAccounting {

@@ -61,6 +61,11 @@ export class OpenModelGenerator {
     this.#maxInFlight = options.maxInFlight ?? Math.max(100, Math.ceil(peak * (options.timeoutMs / 1000) * 2));
   }
 
+  /** when the schedule started, on the run clock */
+  get startMs(): number {
+    return this.#startMs;
+  }
+
   get inFlight(): number {
     return this.#inFlight;
   }

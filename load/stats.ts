@@ -1,5 +1,12 @@
-import type { GeneratorReport } from '../core/journal.ts';
-import type { LoadPoint } from './summarize.ts';
+import type { Breakpoint, GeneratorReport } from '../core/journal.ts';
+
+/** One point of a load's per-second series. */
+export interface LoadPoint {
+  name: string;
+  labels: Record<string, string>;
+  t: number;
+  v: number;
+}
 
 /** A request that leaves more than this long after its due time is late. */
 export const LATE_MS = 10;
@@ -274,6 +281,44 @@ export class LoadStats {
       }
     }
     return { workers, lateShare: requests === 0 ? 0 : late / requests, lagP99Ms: requests === 0 ? 0 : lag.percentile(99), dropped, saturatedSeconds, saturatedFromMs };
+  }
+
+  /**
+   * Where a ramped service broke: the first second of three in a row in which more than 1% of its
+   * requests failed or their p99 passed `p99LimitMs`, in which the generator cannot be the cause:
+   * it sent every request, and its own lag p99 stayed under a tenth of the limit (latency counts
+   * from the due time, so a late send shows, but a lag that small cannot make the p99 or the
+   * errors). On a shared machine the generator may leave more than 1% late by 10 ms while the
+   * service saturates the cores; that is reported beside it, not mistaken for the break. Null when
+   * the service held, or when the generator's limit came first.
+   */
+  breakpoint(p99LimitMs: number, askedAt: (tMs: number) => number): Breakpoint | null {
+    const seconds = [...this.#buckets.keys()].sort((a, b) => a - b);
+    const over = seconds.map((t) => {
+      const bucket = this.#buckets.get(t)!;
+      let requests = 0;
+      let errors = 0;
+      const latency = new LatencyHistogram();
+      for (const e of bucket.ops.values()) {
+        requests += e.requests;
+        errors += e.errors;
+        latency.add(e.latency);
+      }
+      const lagP99 = bucket.lag.count === 0 ? 0 : bucket.lag.percentile(99);
+      const generatorCause = bucket.dropped > 0 || lagP99 > p99LimitMs / 10;
+      const errorRatio = requests === 0 ? 0 : errors / requests;
+      const p99 = latency.percentile(99);
+      const reason = errorRatio > 0.01 ? `${(errorRatio * 100).toFixed(1)}% of requests failed` : p99 > p99LimitMs ? `latency p99 ${Math.round(p99)} ms > ${p99LimitMs} ms` : undefined;
+      return { t: t - this.#bucketMs, generatorCause, lagP99, reason, good: (requests - errors) * (1000 / this.#bucketMs) };
+    });
+    for (let k = 0; k + 2 < over.length; k++) {
+      const run = over.slice(k, k + 3);
+      if (!run.every((second) => second.reason)) continue;
+      if (run.some((second) => second.generatorCause)) return null;
+      const second = run[0]!;
+      return { tMs: second.t, ratePerSec: Math.round(askedAt(second.t + this.#bucketMs / 2)), goodPerSec: second.good, reason: second.reason!, generatorLagP99Ms: Math.max(...run.map((x) => x.lagP99)) };
+    }
+    return null;
   }
 
   /**

@@ -1,12 +1,7 @@
 import type { RequestRecord } from './open-model.ts';
-import { LoadStats } from './stats.ts';
+import { LoadStats, type LoadPoint } from './stats.ts';
 
-export interface LoadPoint {
-  name: string;
-  labels: Record<string, string>;
-  t: number;
-  v: number;
-}
+export type { LoadPoint } from './stats.ts';
 
 /** Records of a generator on the run's event loop, summed per second (see LoadStats.series). */
 export function statsOf(ops: readonly string[], records: readonly RequestRecord[], bucketMs = 1000): LoadStats {

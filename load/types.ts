@@ -7,6 +7,7 @@ import type { StartedTwin } from '../twin/index.ts';
 import type { LoadPoint } from './summarize.ts';
 import type { LatencyHistogram, LoadStats } from './stats.ts';
 import type { LoadCommon } from './schema.ts';
+import { rateAt, rateProfile } from './executor.ts';
 
 /** The load's totals with every latency kept, for gates that aggregate them. */
 export interface LoadResult extends LoadTotals {
@@ -58,13 +59,22 @@ export interface LoadKind<S extends LoadSpec = LoadSpec, D = unknown> {
   create(spec: S, context: LoadContext): Load;
 }
 
-/** A load's totals from its per-second stats; kinds add what they know besides (acknowledged writes, messages). */
-export function resultOf(spec: LoadSpec, stats: LoadStats, workers: number): LoadResult {
+/**
+ * A load's totals from its per-second stats; kinds add what they know besides (acknowledged
+ * writes, messages). A ramping load also says where the service broke (`startMs`: when the
+ * load started on the run clock; the limit on p99 is half the request timeout).
+ */
+export function resultOf(spec: LoadSpec, stats: LoadStats, workers: number, startMs = 0): LoadResult {
   const { requests, errors, byOp, lag } = stats.totals();
-  return {
+  const result: LoadResult = {
     name: spec.name, requests, errors, availability: requests === 0 ? 1 : 1 - errors / requests, byOp,
     ackedWrites: 0, lostWrites: 0, lostKeys: [], indeterminateApplied: 0,
     scheduleLagP99Ms: requests === 0 ? 0 : lag.percentile(99),
     generator: stats.generator(workers),
   };
+  if (spec.executor.kind === 'ramping-arrival-rate') {
+    const profile = rateProfile(spec.executor, spec.ratePerSec);
+    result.breakpoint = stats.breakpoint(spec.timeoutMs / 2, (tMs) => rateAt(profile, tMs - startMs));
+  }
+  return result;
 }

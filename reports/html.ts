@@ -3,6 +3,7 @@ import { seriesLabel, type Series } from '../core/series.ts';
 import { escapeHtml as e, formatDuration as ms } from './escape.ts';
 import { signedMs } from '../core/units.ts';
 import type { ReportInputs } from './inputs.ts';
+import { describeGenerator } from './markdown.ts';
 
 /** At most this many points per line in a chart: min/max per bucket keeps spikes visible. */
 const MAX_POINTS_PER_LINE = 600;
@@ -290,7 +291,9 @@ function loadBlock(journal: Journal): string {
     e(l.name), e(op), e(o.requests), e(o.errors), o.requests ? e(`${((1 - o.errors / o.requests) * 100).toFixed(2)}%`) : '-', e(ms(o.p50Ms)), e(ms(o.p99Ms)), e(ms(o.maxMs)),
   ])), [2, 3, 4, 5, 6, 7]);
   const lost = journal.load.filter((l) => l.lostKeys.length > 0).map((l) => `<details><summary>lost keys of ${e(l.name)}</summary><pre>${e(l.lostKeys.join('\n'))}</pre></details>`).join('');
-  return integrity + partitions + ops + lost;
+  // the generator's own account, and where a ramped service broke: markdown's words, bold kept
+  const generator = journal.load.map((l) => [l.name, describeGenerator(l)] as const).filter(([, text]) => text).map(([name, text]) => `<p>${e(name)}: ${e(text!).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')}</p>`).join('');
+  return integrity + partitions + ops + generator + lost;
 }
 
 function faultEvidenceBlock(journal: Journal): string {

@@ -1,4 +1,4 @@
-import type { Journal } from '../core/journal.ts';
+import type { Journal, LoadSummary } from '../core/journal.ts';
 import { signedMs } from '../core/units.ts';
 
 /**
@@ -111,6 +111,8 @@ export function renderMarkdown(journal: Journal): string {
     const m = l.messages;
     const messages = m ? `, **${m.duplicated} duplicated**, **${m.reordered} reordered**; consumer group received ${m.consumed} (${m.redelivered} redelivered, ${m.ackedNotConsumed} acknowledged but never received)` : '';
     out.push('', `${cell(l.name)}: ${l.ackedWrites} acknowledged writes, **${l.lostWrites} lost**${messages}${l.indeterminateApplied ? `, ${l.indeterminateApplied} unacknowledged writes found applied` : ''}${m ? '' : `; schedule lag p99 ${ms(l.scheduleLagP99Ms)}`}${l.readBackError ? `; read-back failed: ${cell(l.readBackError)}` : ''}`);
+    const generator = describeGenerator(l);
+    if (generator) out.push('', `${cell(l.name)}: ${generator}`);
   }
 
   if (journal.gates.length > 0) {
@@ -122,4 +124,23 @@ export function renderMarkdown(journal: Journal): string {
   if (journal.verdict.reasons.length) out.push('', ...journal.verdict.reasons.map((r) => `- ${cell(r)}`));
   if (journal.cleanup.leftovers.length) out.push('', `Cleanup leftovers: ${journal.cleanup.leftovers.map(cell).join('; ')}`);
   return out.join('\n') + '\n';
+}
+
+/**
+ * What the load generator says about itself, so a run never blames the twin for the generator's
+ * limit, and, for a ramp, where the service broke.
+ */
+export function describeGenerator(l: LoadSummary): string | undefined {
+  const g = l.generator;
+  if (!g) return undefined;
+  const cost = `${g.workers > 0 ? `${g.workers} worker thread${g.workers === 1 ? '' : 's'}` : "the run's event loop"}${g.cpuShare === undefined ? '' : `, ${Math.round(g.cpuShare * 100)}% of a core`}`;
+  const kept = g.saturatedSeconds === 0
+    ? `the generator kept its schedule (${(g.lateShare * 100).toFixed(2)}% of requests left > 10 ms late, lag p99 ${ms(g.lagP99Ms)}; ${cost})`
+    : `**the generator did not keep its schedule** in ${g.saturatedSeconds} second${g.saturatedSeconds === 1 ? '' : 's'} from t=${ms(g.saturatedFromMs ?? 0)} (${(g.lateShare * 100).toFixed(2)}% of requests left > 10 ms late, ${g.dropped} never sent; ${cost}): from then on the figures show the generator's limit as much as the twin's`;
+  if (l.breakpoint === undefined) return kept;
+  const b = l.breakpoint;
+  const broke = b
+    ? `**the service broke at t=${ms(b.tMs)}**, asked ${b.ratePerSec}/s, answered ${b.goodPerSec}/s successfully (${b.reason}, three seconds in a row), while the generator sent every request with a lag p99 of ${ms(b.generatorLagP99Ms)}, too little to cause it`
+    : g.saturatedSeconds > 0 || g.dropped > 0 ? 'the ramp found the generator\'s limit before the service\'s' : 'the service held the whole ramp';
+  return `${kept}; ${broke}.`;
 }

@@ -191,6 +191,10 @@ function metricValues(metric: string, tags: Record<string, string>, inputs: Gate
       return inputs.faults.filter((f) => f.healedAt !== null && (tags.fault === undefined || f.id === tags.fault)).map((f) => f.electionsAfterHeal ?? Number.NaN).filter((v) => !Number.isNaN(v));
     case 'recovery_ms':
       return inputs.faults.filter((f) => tags.fault === undefined || f.id === tags.fault).map((f) => f.recoveryMs ?? Number.POSITIVE_INFINITY);
+    case 'breakpoint_rps':
+      return loads.filter((l) => l.breakpoint !== undefined).flatMap((l) => (l.breakpoint ? [l.breakpoint.ratePerSec] : (l.generator?.saturatedSeconds ?? 0) > 0 ? [] : [Number.POSITIVE_INFINITY]));
+    case 'generator_saturated_seconds':
+      return loads.filter((l) => l.generator).map((l) => l.generator!.saturatedSeconds);
     case 'lost_writes':
       return [loads.reduce((sum, l) => sum + l.lostWrites, 0)];
     case 'duplicated_messages':

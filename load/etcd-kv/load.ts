@@ -156,7 +156,7 @@ export class EtcdKvLoad implements Load {
   /** Reads every key back (linearizable) and compares with the acknowledged log. */
   async result(): Promise<LoadResult> {
     const stats = statsOf(ETCD_KV_OPS, this.#generator.records);
-    const result: LoadResult = { ...resultOf(this.spec, stats, 0), ackedWrites: this.#acked.size };
+    const result: LoadResult = { ...resultOf(this.spec, stats, 0, this.#generator.startMs), ackedWrites: this.#acked.size };
     let stored: Record<string, string>;
     try {
       stored = await this.#readAll();

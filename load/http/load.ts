@@ -70,7 +70,7 @@ export class HttpLoad implements Load {
   }
 
   async result(): Promise<LoadResult> {
-    const result = resultOf(this.spec, this.#workers.stats, this.#count);
+    const result = resultOf(this.spec, this.#workers.stats, this.#count, this.#startedMs ?? 0);
     if (this.#busyShare !== undefined) result.generator!.cpuShare = this.#busyShare;
     if (this.#workers.error) result.readBackError = `a load worker failed: ${this.#workers.error.split('\n')[0]}`;
     return result;

@@ -94,7 +94,8 @@ export function scriptApi(options: { pool: Pool; seed: number; iteration: number
     const headers = { ...(json ? { 'content-type': 'application/json' } : {}), ...request.headers };
     const budget = Math.max(1, options.timeoutMs - (sentMs - fromMs));
     try {
-      const response = await pool.request({ path, method: method.toUpperCase() as 'GET', headers, body, headersTimeout: budget, bodyTimeout: budget });
+      // the signal bounds the wait for a connection too, which the socket timeouts do not
+      const response = await pool.request({ path, method: method.toUpperCase() as 'GET', headers, body, headersTimeout: budget, bodyTimeout: budget, signal: AbortSignal.timeout(budget) });
       const text = await response.body.text();
       const ok = response.statusCode >= 200 && response.statusCode < 300;
       stats.record(name, options.dueMs, lag, options.now() - fromMs, ok);

@@ -85,23 +85,57 @@ function send(i: number, dueMs: number, sentMs: number): void {
     return;
   }
   inFlight++;
-  pool.dispatch({ origin: config.origin, path: r.path, method: r.method as 'GET', headers: headers[j], body: buffers[j], headersTimeout: remaining, bodyTimeout: remaining }, new Answer(r.name, dueMs, lag));
+  const answer = new Answer(r.name, dueMs, lag);
+  deadlines.push(answer);
+  pool.dispatch({ origin: config.origin, path: r.path, method: r.method as 'GET', headers: headers[j], body: buffers[j], headersTimeout: remaining, bodyTimeout: remaining }, answer);
 }
+
+/**
+ * Requests in flight in due order, which is deadline order: a request waiting in the pool for a
+ * connection has no socket timer yet, so the deadline (due time + timeout) is kept here and swept
+ * every 10 ms; an expired request fails at its deadline and is aborted when it gets a connection.
+ */
+let deadlines: Answer[] = [];
+let deadlineHead = 0;
+const sweep: NodeJS.Timeout = setInterval(() => {
+  const t = now();
+  while (deadlineHead < deadlines.length) {
+    const answer = deadlines[deadlineHead]!;
+    if (!answer.done && answer.dueMs + config.timeoutMs > t) break;
+    answer.expire();
+    deadlineHead++;
+  }
+  if (deadlineHead > 4096 && deadlineHead * 2 > deadlines.length) {
+    deadlines = deadlines.slice(deadlineHead);
+    deadlineHead = 0;
+  }
+}, 10);
 
 class Answer {
   #status = 0;
-  #done = false;
+  done = false;
+  #controller: { abort(reason: Error): void } | undefined;
   readonly #op: string;
-  readonly #dueMs: number;
+  readonly dueMs: number;
   readonly #lag: number;
 
   constructor(op: string, dueMs: number, lag: number) {
     this.#op = op;
-    this.#dueMs = dueMs;
+    this.dueMs = dueMs;
     this.#lag = lag;
   }
 
-  onRequestStart(): void {}
+  onRequestStart(controller: { abort(reason: Error): void }): void {
+    this.#controller = controller;
+    if (this.done) controller.abort(new Error('deadline passed while waiting for a connection'));
+  }
+
+  /** the deadline passed: a failure now, and the request given up */
+  expire(): void {
+    if (this.done) return;
+    this.#finish(false);
+    this.#controller?.abort(new Error('deadline passed'));
+  }
 
   onResponseStart(_controller: unknown, statusCode: number): void {
     this.#status = statusCode;
@@ -118,9 +152,9 @@ class Answer {
   }
 
   #finish(ok: boolean): void {
-    if (this.#done) return;
-    this.#done = true;
-    stats.record(this.#op, this.#dueMs, this.#lag, now() - this.#dueMs, ok);
+    if (this.done) return;
+    this.done = true;
+    stats.record(this.#op, this.dueMs, this.#lag, now() - this.dueMs, ok);
     settle();
   }
 }
@@ -186,6 +220,7 @@ port.on('message', (message: { type: 'start'; startMs: number } | { type: 'stop'
     if (inFlight === 0) resolve();
   }).then(async () => {
     clearInterval(flush);
+    clearInterval(sweep);
     port.postMessage({ type: 'stats', buckets: stats.drain() } satisfies WorkerMessage);
     await pool.close().catch(() => pool.destroy());
     port.postMessage({ type: 'done', busyShare: busy.utilization, wallMs } satisfies WorkerMessage);

@@ -18,5 +18,7 @@ export const GATE_METRICS: Record<string, { tags: string[]; ratio: boolean; desc
   alert_unpaged_faults: { tags: [], ratio: false, description: 'faults no team alert rule fired for' },
   ttl_ms: { tags: ['fault'], ratio: false, description: "time to localize: from a fault's start until moat's top hypothesis named the faulted component and stayed on it until the heal (never counts as infinite)" },
   localization_top1: { tags: ['fault'], ratio: true, description: "1 when moat's top hypothesis at the heal named the faulted component, else 0 (avg: top-1 accuracy)" },
+  breakpoint_rps: { tags: ['load'], ratio: false, description: "a ramping load: the rate asked when the service broke (3 s in a row over 1% errors or p99 over half the timeout); a ramp it held counts as infinite, one where the generator's limit came first has no data" },
+  generator_saturated_seconds: { tags: ['load'], ratio: false, description: 'seconds in which the load generator did not keep its schedule (more than 1% of requests left > 10 ms late, or any dropped)' },
   localization_top3: { tags: ['fault'], ratio: true, description: "1 when the faulted component was among moat's top 3 hypotheses at the heal, else 0" },
 };

@@ -53,7 +53,8 @@ export const scenarioDocument = z.strictObject({
     /** train the named watched series on imported production data instead of the warm-up */
     import: z.array(z.strictObject({ file: text, series: text, scale: z.number().positive().default(1), speedup: z.number().positive().default(1) })).min(1).optional(),
   }),
-  faults: z.array(faultDocument).min(1),
+  /** the faults; none is allowed for a capacity run (a ramp that finds where the service breaks) */
+  faults: z.array(faultDocument),
   recovery: text.default('20s'),
   gates: z.record(text, z.array(text).min(1)).default({}),
   /** a team's own Prometheus alert rules, evaluated by a real Prometheus and scored like detectors */
