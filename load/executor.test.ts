@@ -91,3 +91,22 @@ test('an HDR histogram reads percentiles to 0.1%', () => {
   }
   assert.equal(LatencyHistogram.decode(h.encode()).percentile(99), h.percentile(99));
 });
+
+test('a ramp\'s breakpoint is the first of three seconds over the limit that the generator cannot explain', () => {
+  // a service whose p99 passes 500 ms from second 10 on, with the generator on time
+  const build = (lagFrom10: number) => {
+    const stats = new LoadStats();
+    for (let s = 0; s < 15; s++) {
+      for (let k = 0; k < 100; k++) stats.record('get', s * 1000 + k * 10, s >= 10 ? lagFrom10 : 1, s >= 10 && k >= 95 ? 800 : 20, true);
+    }
+    return stats;
+  };
+  const askedAt = (tMs: number) => 100 + tMs / 10;
+  assert.deepEqual(build(2).breakpoint(500, askedAt), { tMs: 10_000, ratePerSec: 1150, goodPerSec: 100, reason: 'latency p99 800 ms > 500 ms', generatorLagP99Ms: 2 });
+  // the same latencies with the generator's own lag p99 at 120 ms (> a tenth of the limit): not the service's break
+  assert.equal(build(120).breakpoint(500, askedAt), null);
+  // a service that held: no breakpoint
+  const held = new LoadStats();
+  for (let k = 0; k < 1000; k++) held.record('get', k * 10, 1, 20, true);
+  assert.equal(held.breakpoint(500, askedAt), null);
+});

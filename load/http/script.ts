@@ -92,7 +92,7 @@ export function scriptApi(options: { pool: Pool; seed: number; iteration: number
     const json = request.body !== undefined && typeof request.body !== 'string' && !Buffer.isBuffer(request.body);
     const body = request.body === undefined ? undefined : json ? JSON.stringify(request.body) : (request.body as string);
     const headers = { ...(json ? { 'content-type': 'application/json' } : {}), ...request.headers };
-    const budget = Math.max(1, options.timeoutMs - (sentMs - fromMs));
+    const budget = Math.max(1, Math.floor(options.timeoutMs - (sentMs - fromMs)));
     try {
       // the signal bounds the wait for a connection too, which the socket timeouts do not
       const response = await pool.request({ path, method: method.toUpperCase() as 'GET', headers, body, headersTimeout: budget, bodyTimeout: budget, signal: AbortSignal.timeout(budget) });
@@ -145,12 +145,17 @@ export function checkScript(file: string): string | undefined {
   const url = pathToFileURL(file).href;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHECKER, url], { encoding: 'utf8', timeout: 20_000, maxBuffer: 1024 * 1024 });
   if (child.error || child.status !== 0) return `could not load the script: ${child.error?.message ?? child.stderr.trim().split('\n').slice(-3).join(' ')}`;
-  const line = child.stdout.trim().split('\n').filter(Boolean).at(-1);
-  if (!line) return undefined;
-  const problem = JSON.parse(line) as { message: string; stack?: string };
-  // the first frame in the script itself: "file:///…/flow.mjs:12" (a syntax error's stack starts with it)
-  const at = new RegExp(`${escape(url)}:(\\d+)`).exec(problem.stack ?? '');
-  return `${basename(file)}${at ? `:${at[1]}` : ''}: ${problem.message.split('\n')[0]}`;
+  const last = child.stdout.trim().split('\n').filter(Boolean).at(-1);
+  if (!last) return undefined;
+  const problem = JSON.parse(last) as { message: string; stack?: string };
+  // the first frame in the script itself: "file:///…/flow.mjs:12"; a syntax error has none, and
+  // `node --check` names its line ("/…/flow.mjs:12" first on stderr)
+  let line = new RegExp(`${escape(url)}:(\\d+)`).exec(problem.stack ?? '')?.[1];
+  if (!line) {
+    const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 20_000, maxBuffer: 1024 * 1024 });
+    line = new RegExp(`^${escape(file)}:(\\d+)`, 'm').exec(check.stderr ?? '')?.[1];
+  }
+  return `${basename(file)}${line ? `:${line}` : ''}: ${problem.message.split('\n')[0]}`;
 }
 
 function escape(text: string): string {

@@ -79,7 +79,7 @@ function send(i: number, dueMs: number, sentMs: number): void {
   const j = chooseRequest(i);
   const r = config.requests[j]!;
   const lag = sentMs - dueMs;
-  const remaining = config.timeoutMs - lag;
+  const remaining = Math.floor(config.timeoutMs - lag);
   if (inFlight >= config.maxInFlight || remaining <= 0) {
     stats.dropped(r.name, dueMs, lag);
     return;
