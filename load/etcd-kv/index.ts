@@ -13,7 +13,7 @@ export const etcdKvLoad: LoadKind<EtcdKvLoadSpec, import('zod').output<typeof et
   schema: etcdKvSchema,
   drives: 'etcd',
   build: buildEtcdKv,
-  describe: (l) => `${l.kind} on ${l.target} ${describeExecutor(l)} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}, ${l.client.balance === 'leader' ? 'to the leader' : 'round-robin over the members'}${l.client.requireLeader ? ', require-leader' : ''}`,
+  describe: (l) => `${l.kind} on ${l.target} ${describeExecutor(l)} (put ${l.mix.put}, get ${l.mix.get}), timeout ${formatMs(l.timeoutMs)}, ${l.client.balance === 'leader' ? 'to the leader' : 'round-robin over the members'}${l.client.requireLeader ? ', require-leader' : ''}${l.client.channels > 1 ? `, ${l.client.channels} channels per member` : ''}`,
   create(spec, context) {
     return new EtcdKvLoad({
       spec, endpoints: context.twin.of(spec.target, EtcdCluster).members.map((m) => `http://${m.ip}:${ETCD_CLIENT_PORT}`),

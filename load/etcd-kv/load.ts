@@ -32,8 +32,8 @@ export const ETCD_KV_OPS = ['put', 'get'] as const;
  */
 export class EtcdKvLoad implements Load {
   readonly spec: EtcdKvLoadSpec;
-  /** one client per member, in member order */
-  readonly #members: Etcd3[];
+  /** per member, in member order, one client per channel */
+  readonly #members: Etcd3[][];
   /** the client for read-back: every member, etcd3's own failover */
   readonly #readBack: Etcd3;
   #offset = 0;
@@ -60,8 +60,10 @@ export class EtcdKvLoad implements Load {
       dialTimeout: spec.timeoutMs,
       faultHandling: { host: () => noop, global: noop },
       defaultCallOptions: (): CallOptions => ({ deadline: Date.now() + spec.timeoutMs, interceptors }),
+      // each client its own connection: grpc-js shares one per target across channels otherwise
+      ...(spec.client.channels > 1 ? { grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } } : {}),
     });
-    this.#members = options.endpoints.map((endpoint) => new Etcd3(single(endpoint)));
+    this.#members = options.endpoints.map((endpoint) => Array.from({ length: spec.client.channels }, () => new Etcd3(single(endpoint))));
     this.#readBack = new Etcd3({ hosts: options.endpoints, dialTimeout: spec.timeoutMs });
     // the op sequence is drawn up front from the seed, so a replay sends the same mix in the same order
     const opRandom = options.random;
@@ -114,7 +116,8 @@ export class EtcdKvLoad implements Load {
     for (let attempt = 0; attempt < count && Date.now() < deadline; attempt++) {
       const member = (first + attempt) % count;
       try {
-        await call(this.#members[member]!);
+        const channels = this.#members[member]!;
+        await call(channels[i % channels.length]!);
         return;
       } catch (error) {
         lastError = error;
@@ -129,7 +132,7 @@ export class EtcdKvLoad implements Load {
   /** Asks every member who leads; the leader in the highest raft term wins. One question at a time. */
   #discoverLeader(): Promise<void> {
     return this.#discovering ??= (async () => {
-      const answers = await Promise.all(this.#members.map((client) => client.maintenance.status({ deadline: Date.now() + 300 }).catch(() => undefined)));
+      const answers = await Promise.all(this.#members.map(([client]) => client!.maintenance.status({ deadline: Date.now() + 300 }).catch(() => undefined)));
       let best = -1n;
       for (const [member, status] of answers.entries()) {
         if (!status || status.leader !== status.header.member_id) continue;
@@ -190,7 +193,7 @@ export class EtcdKvLoad implements Load {
   }
 
   close(): void {
-    for (const client of this.#members) client.close();
+    for (const channels of this.#members) for (const client of channels) client.close();
     this.#readBack.close();
   }
 }

@@ -12,7 +12,7 @@ export interface EtcdKvLoadSpec {
   timeoutMs: number;
   executor: ExecutorSpec;
   /** how the client picks a member (see load/etcd-kv/load.ts) */
-  client: { balance: 'round-robin' | 'leader'; requireLeader: boolean };
+  client: { balance: 'round-robin' | 'leader'; requireLeader: boolean; channels: number };
 }
 
 declare module '../../core/scenario.ts' {
@@ -30,7 +30,12 @@ export const etcdKvSchema = z.strictObject({
    * requireLeader (etcd's WithRequireLeader) a member without a leader refuses at once and the
    * request moves on to the next member
    */
-  client: z.strictObject({ balance: z.enum(['round-robin', 'leader']).default('round-robin'), requireLeader: z.boolean().default(false) }).default({ balance: 'round-robin', requireLeader: false }),
+  client: z.strictObject({
+    balance: z.enum(['round-robin', 'leader']).default('round-robin'),
+    requireLeader: z.boolean().default(false),
+    /** gRPC channels (HTTP/2 connections) per member, requests spread over them in turn */
+    channels: z.int().min(1).max(16).default(1),
+  }).default({ balance: 'round-robin', requireLeader: false, channels: 1 }),
 });
 
 export function buildEtcdKv(document: z.output<typeof etcdKvSchema>, common: LoadCommon, path: readonly (string | number)[], check: ScenarioCheck): EtcdKvLoadSpec {
