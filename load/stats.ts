@@ -237,13 +237,14 @@ export class LoadStats {
     return [...known.filter((op) => seen.has(op)), ...[...seen].filter((op) => !known.includes(op)).sort()];
   }
 
-  /** Totals over the run: per op, and every op together. */
-  totals(): { requests: number; errors: number; byOp: Record<string, { requests: number; errors: number; latency: LatencyHistogram }>; lag: LatencyHistogram } {
+  /** Totals over the run (or over the seconds that start at or after `fromMs`): per op, and every op together. */
+  totals(fromMs = Number.NEGATIVE_INFINITY): { requests: number; errors: number; byOp: Record<string, { requests: number; errors: number; latency: LatencyHistogram }>; lag: LatencyHistogram } {
     const byOp: Record<string, { requests: number; errors: number; latency: LatencyHistogram }> = {};
     const lag = new LatencyHistogram();
     let requests = 0;
     let errors = 0;
-    for (const bucket of this.#buckets.values()) {
+    for (const [t, bucket] of this.#buckets) {
+      if (t - this.#bucketMs < fromMs) continue;
       lag.add(bucket.lag);
       for (const [op, e] of bucket.ops) {
         const total = (byOp[op] ??= { requests: 0, errors: 0, latency: new LatencyHistogram() });

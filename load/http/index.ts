@@ -15,5 +15,8 @@ export const httpLoad: LoadKind<HttpLoadSpec, import('zod').output<typeof httpSc
   drives: 'app',
   build: buildHttp,
   describe: (l) => `http on ${l.target} ${describeExecutor(l)} (${l.script ? `script ${basename(l.script)}` : l.requests.map((r) => `${r.name} x${r.weight}`).join(', ')}), timeout ${formatMs(l.timeoutMs)}, ${l.connections} connections, ${l.workers === 'auto' ? 'workers auto' : `${l.workers} worker${l.workers === 1 ? '' : 's'}`}`,
-  create: (spec, context) => new HttpLoad({ spec, baseUrl: context.twin.of(spec.target, AppService).url, seed: seedOf(() => context.random.next()), now: context.now }),
+  create(spec, context) {
+    const app = context.twin.of(spec.target, AppService);
+    return new HttpLoad({ spec, baseUrl: app.url, seed: seedOf(() => context.random.next()), now: context.now, warmupPath: app.spec.health });
+  },
 };

@@ -24,7 +24,7 @@ export class HttpLoad implements Load {
   #startedMs: number | undefined;
   #stopped: Promise<void> | undefined;
 
-  constructor(options: { spec: HttpLoadSpec; baseUrl: string; seed: number; now: () => number }) {
+  constructor(options: { spec: HttpLoadSpec; baseUrl: string; seed: number; now: () => number; warmupPath?: string }) {
     const { spec } = options;
     this.spec = spec;
     this.#now = options.now;
@@ -35,6 +35,7 @@ export class HttpLoad implements Load {
       origin: options.baseUrl, seed: options.seed, profile, timeoutMs: spec.timeoutMs, workers: this.#count, connections: spec.connections, peakRatePerSec: peak, now: options.now,
       requests: spec.requests.map((r) => ({ name: r.name, method: r.method, path: r.path, weight: r.weight, ...(r.body === undefined ? {} : { body: typeof r.body === 'string' ? r.body : JSON.stringify(r.body) }) })),
       ...(spec.script ? { script: spec.script } : {}),
+      ...(options.warmupPath ? { warmupPath: options.warmupPath } : {}),
     });
   }
 
