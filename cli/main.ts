@@ -17,6 +17,7 @@ import { alertsCommand } from './alerts.ts';
 import { diagnoseCommand } from './diagnose.ts';
 import { historyCommand, recordInHistory } from './history.ts';
 import { serveCommand } from './serve.ts';
+import { exportCommand } from './export.ts';
 import { isScheduleFile, loadScheduleFile } from './schedule-file.ts';
 
 /** Exit codes, shared by every command: 0 pass, 1 a gate or verdict failed, 2 invalid input, 3 the run itself failed. */
@@ -43,6 +44,7 @@ usage:
   moat history import <runs-dir>... [--history FILE]
   moat history trends <scenario> [--runs N] [--json] [--history FILE]
   moat serve [--schedule FILE] [--port 8470] [--host 127.0.0.1] [--out DIR] [--history FILE]
+  moat export chaos-mesh <scenario.yaml> [--namespace NS] [--label-key KEY] [--crds DIR]
   moat cleanup [--dry-run]
   moat doctor
 
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
     case 'bundle': return bundleCommand(rest);
     case 'verify-bundle': return verifyBundleCommand(rest);
     case 'cleanup': return cleanupCommand(rest);
+    case 'export': return exportCommand(rest);
     case 'doctor': return doctor();
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(USAGE);

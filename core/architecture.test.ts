@@ -5,12 +5,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 /**
  * The layers, as DESIGN.md draws them: cli → {runner, history} → {twin, injectors, load,
- * observe, bpf} → core; detect, diagnose and reports depend on core only, so they work on a saved
- * run folder. This test reads every import of every source file (tests included) and holds the
+ * observe, bpf} → core; detect, diagnose, reports and export depend on core only, so they work on a
+ * saved run folder (or a scenario file). This test reads every import of every source file (tests included) and holds the
  * tree to that.
  */
 const root = new URL('..', import.meta.url).pathname;
-const FOLDERS = ['core', 'runner', 'twin', 'injectors', 'load', 'observe', 'bpf', 'detect', 'diagnose', 'history', 'reports', 'cli', 'bench'];
+const FOLDERS = ['core', 'runner', 'twin', 'injectors', 'load', 'observe', 'bpf', 'detect', 'diagnose', 'history', 'reports', 'export', 'cli', 'bench'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -45,8 +45,8 @@ test('lower layers never import the run loop, and detect and reports import only
     for (const target of imports) {
       const to = layer(target);
       if (to === from || to === 'node_modules') continue;
-      if (['twin', 'injectors', 'load', 'observe', 'bpf', 'detect', 'diagnose', 'reports', 'core'].includes(from) && (to === 'runner' || to === 'cli' || to === 'history')) wrong.push(`${file} -> ${target}`);
-      if (['detect', 'diagnose', 'reports'].includes(from) && to !== 'core' && !file.endsWith('.test.ts')) wrong.push(`${file} -> ${target}`);
+      if (['twin', 'injectors', 'load', 'observe', 'bpf', 'detect', 'diagnose', 'reports', 'export', 'core'].includes(from) && (to === 'runner' || to === 'cli' || to === 'history')) wrong.push(`${file} -> ${target}`);
+      if (['detect', 'diagnose', 'reports', 'export'].includes(from) && to !== 'core' && !file.endsWith('.test.ts')) wrong.push(`${file} -> ${target}`);
       if (from === 'core' && !file.endsWith('.test.ts')) wrong.push(`${file} -> ${target}`);
     }
   }
