@@ -16,7 +16,8 @@ export type Resource =
   | { kind: 'link'; name: string }
   | { kind: 'nft-table'; netns: string; family: 'inet'; name: string }
   | { kind: 'process'; name: string; netns?: string; pid?: number; startTime?: string }
-  | { kind: 'dir'; path: string };
+  | { kind: 'dir'; path: string }
+  | { kind: 'cgroup'; controller: 'cpu' | 'memory'; name: string };
 
 export type ResourceKind = Resource['kind'];
 
@@ -36,6 +37,7 @@ export function resourceKey(resource: Resource): string {
     case 'nft-table': return `nft:${resource.netns}:${resource.family}:${resource.name}`;
     case 'process': return `process:${resource.netns ?? ''}:${resource.name}`;
     case 'dir': return `dir:${resource.path}`;
+    case 'cgroup': return `cgroup:${resource.controller}:${resource.name}`;
   }
 }
 

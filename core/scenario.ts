@@ -21,7 +21,8 @@ export interface FaultSpecs {}
 /** Detector specs by kind (`detect/<kind>.ts`). */
 export interface DetectorSpecs {}
 
-export type ServiceSpec = ServiceSpecs[keyof ServiceSpecs];
+/** any service, with the `resources:` every kind may have */
+export type ServiceSpec = ServiceSpecs[keyof ServiceSpecs] & { resources?: ResourceLimits };
 export type ServiceKindName = keyof ServiceSpecs & string;
 export type LoadSpec = LoadSpecs[keyof LoadSpecs];
 export type LoadKindName = keyof LoadSpecs & string;
@@ -36,6 +37,14 @@ export interface ServiceSpecBase {
   kind: string;
   /** members, one host each: `<name>-1` … */
   replicas: number;
+  /** CPU and memory limits of each member (cgroups on netns), from `resources:` */
+  resources?: ResourceLimits;
+}
+
+/** CPU (millicores, as Kubernetes writes them: 2000m is two cores) and memory (bytes) limits. */
+export interface ResourceLimits {
+  cpuMillis?: number;
+  memoryBytes?: number;
 }
 
 /** What every load spec has. */
@@ -174,7 +183,8 @@ export interface Scenario {
   description?: string;
   /** Undefined when the file has none: the runner draws one and records it. */
   seed?: number;
-  twin: { backend: 'netns'; services: ServiceSpec[] };
+  /** `limited`: services whose members get cgroups (they have `resources:`, or a resource fault targets them) */
+  twin: { backend: 'netns'; services: ServiceSpec[]; limited?: string[] };
   load: LoadSpec[];
   /** `bpf`: the eBPF probes (bpf/*.bt) by name */
   observe: { intervalMs: number; prometheus: string[]; bpf: string[] };

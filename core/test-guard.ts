@@ -11,7 +11,8 @@ import { procStat } from './proc.ts';
  */
 function moatLeftovers(): Set<string> {
   const found = new Set<string>();
-  for (const dir of [tmpdir(), '/dev/shm']) {
+  // the temp folder, /dev/shm, and the cgroups a run gives its hosts (cgroup v1 cpu and memory)
+  for (const dir of [tmpdir(), '/dev/shm', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory']) {
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) if (name.startsWith('moat-')) found.add(join(dir, name));
   }

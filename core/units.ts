@@ -60,3 +60,28 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     await sleep(everyMs);
   }
 }
+
+/** A Kubernetes CPU quantity in millicores: "2000m", "2", "0.5" (at most 256 cores); undefined if it does not parse. */
+export function parseCpuMillis(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)(m?)\s*$/.exec(text);
+  if (!m) return undefined;
+  const millis = m[2] ? Number(m[1]) : Number(m[1]) * 1000;
+  return Number.isFinite(millis) && millis >= 1 && millis <= 256_000 ? Math.round(millis) : undefined;
+}
+
+const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** A Kubernetes memory quantity in bytes: "2Gi", "512Mi", "64M", "1000000" (4 MiB to 1 TiB); undefined if it does not parse. */
+export function parseMemoryBytes(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)(k|M|G|Ki|Mi|Gi)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const bytes = Math.round(Number(m[1]) * MEMORY_UNITS[m[2] ?? '']!);
+  return bytes >= 4 * 1024 ** 2 && bytes <= 1024 ** 4 ? bytes : undefined;
+}
+
+/** Bytes the way a person reads them: "64 MiB", "1.5 GiB". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${Number((bytes / 1024 ** 3).toFixed(2))} GiB`;
+  if (bytes >= 1024 ** 2) return `${Number((bytes / 1024 ** 2).toFixed(1))} MiB`;
+  return `${Number((bytes / 1024).toFixed(1))} KiB`;
+}

@@ -213,6 +213,10 @@ export function truthOf(fault: Pick<FaultRecord, 'id' | 'type' | 'hosts' | 'serv
       const members = topology.members.get(app) ?? [];
       return { components: new Set([app, ...(members.length === 1 ? members : [])]), cause: 'config-change' };
     }
+    case 'cpu-throttle':
+    case 'memory-squeeze':
+      // the member whose limits were cut
+      return { components: new Set(fault.hosts), cause: 'resource-pressure' };
     default:
       return { components: new Set([...fault.hosts, ...(fault.service ? [fault.service] : [])]), cause: 'network-cut' };
   }

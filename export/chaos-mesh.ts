@@ -135,6 +135,10 @@ function chaosOf(fault: FaultSpec, context: Context): { kind: 'NetworkChaos' | '
     case 'config':
       skipped.push({ id: fault.id, reason: 'a config push writes the app\'s config key in etcd; Chaos Mesh has no such action' });
       return undefined;
+    case 'cpu-throttle':
+    case 'memory-squeeze':
+      skipped.push({ id: fault.id, reason: 'a lowered limit is a change to the pod\'s resources (an in-place resize), not a Chaos Mesh action; StressChaos adds load instead, which is another fault' });
+      return undefined;
     default:
       skipped.push({ id: (fault as { id: string }).id, reason: `no Chaos Mesh equivalent for fault type ${(fault as { type: string }).type}` });
       return undefined;

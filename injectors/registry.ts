@@ -4,6 +4,7 @@ import { processInjector } from './process/index.ts';
 import { leaderChurnInjector } from './leader-churn/index.ts';
 import { toxicInjector } from './toxic/index.ts';
 import { configInjector } from './config/index.ts';
+import { cpuThrottleInjector, memorySqueezeInjector } from './resource/index.ts';
 import type { FaultType } from './types.ts';
 
 /**
@@ -17,6 +18,8 @@ const types = {
   'leader-churn': leaderChurnInjector,
   toxic: toxicInjector,
   config: configInjector,
+  'cpu-throttle': cpuThrottleInjector,
+  'memory-squeeze': memorySqueezeInjector,
 } satisfies { [T in FaultTypeName]: FaultType<FaultSpecs[T], unknown> };
 
 export const FAULT_TYPES: Readonly<Record<FaultTypeName, FaultType>> = types;

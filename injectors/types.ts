@@ -73,5 +73,7 @@ export interface FaultType<S extends FaultSpec = FaultSpec, D = unknown> {
    * start each group (a pause lands in microseconds, a kill's restart takes seconds).
    */
   actuationKey(spec: S): string;
+  /** the fault changes its target's CPU or memory limits: the target service's members get cgroups */
+  readonly usesCgroups?: boolean;
   inject(spec: S, context: InjectionContext): Promise<ActiveFault>;
 }

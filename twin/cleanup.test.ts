@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../core/testing.ts';
 import { ResourceLedger, listLedgers, planCleanup, processStartTime, readLedgerFile, runCleanup, spawnTracked, type Resource } from '../core/resources.ts';
 import { RESOURCE_HANDLERS } from './index.ts';
+import { CGROUP_ROOT } from './backends/netns/cgroups.ts';
 import { waitFor } from '../core/units.ts';
 
 /** A ledger file as a crashed (or tampered-with) run would leave it: an owner that is long gone. */
@@ -26,6 +27,7 @@ function keyOf(resource: Resource): string {
     case 'netns': return `netns:${resource.name}`;
     case 'link': return `link:${resource.name}`;
     case 'nft-table': return `nft:${resource.netns}:${resource.family}:${resource.name}`;
+    case 'cgroup': return `cgroup:${resource.controller}:${resource.name}`;
   }
 }
 
@@ -48,7 +50,15 @@ test('cleanup checks every entry before acting: what does not carry the run id i
   await waitFor('the tracked process to exec', 5000, async () => (processStartTime(trackedPid) ? true : undefined), 10);
   const bystander = sleeper();
   t.after(() => { bystander.kill(); tracked.kill('SIGKILL'); });
+  // a cgroup of the run (empty: its processes are gone), and one that is not the run's
+  const cgroup = join(CGROUP_ROOT, 'cpu', 'moat-abc123-etcd-1');
+  mkdirSync(cgroup);
+  t.after(() => {
+    if (existsSync(cgroup)) rmdirSync(cgroup);
+  });
   const file = staleLedger(stateDir, 'abc123', [
+    add({ kind: 'cgroup', controller: 'cpu', name: 'moat-abc123-etcd-1' }),
+    add({ kind: 'cgroup', controller: 'memory', name: 'process_api' }),
     add({ kind: 'dir', path: ours }),
     add({ kind: 'dir', path: victimDir }),
     add({ kind: 'dir', path: ours }, `dir:${victimDir}`),
@@ -72,11 +82,14 @@ test('cleanup checks every entry before acting: what does not carry the run id i
     `do process::agent: kill -9 pid ${trackedPid} (agent) if it is still the process started at tick ${processStartTime(trackedPid)}`,
     `refuse dir:${victimDir}: the key does not name this resource (dir:${ours})`,
     `do dir:${ours}: remove the folder ${ours}`,
+    'refuse cgroup:memory:process_api: cgroup "process_api" is not one of run abc123',
+    `do cgroup:cpu:moat-abc123-etcd-1: remove the cgroup ${cgroup} (after its processes are gone)`,
   ]);
 
   const results = await runCleanup(ledger, RESOURCE_HANDLERS);
-  assert.deepEqual(results.filter((r) => r.ok).map((r) => r.key).sort(), [`dir:${ours}`, 'process::agent']);
+  assert.deepEqual(results.filter((r) => r.ok).map((r) => r.key).sort(), ['cgroup:cpu:moat-abc123-etcd-1', `dir:${ours}`, 'process::agent']);
   assert.equal(existsSync(ours), false);
+  assert.equal(existsSync(cgroup), false);
   assert.ok(existsSync(join(victimDir, 'keep.txt')), 'the folder the tampered key named is untouched');
   assert.ok(processStartTime(bystander.pid), 'the bystander lives');
   await waitFor('the tracked process to die', 5000, async () => (processStartTime(trackedPid) === undefined || tracked.exitCode !== null || tracked.signalCode !== null ? true : undefined), 10);

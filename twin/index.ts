@@ -5,6 +5,7 @@ import { dirHandler, processHandler, type ResourceHandlers, type ResourceLedger 
 import { memberNames, type Scenario } from '../core/scenario.ts';
 import { NetnsNetwork } from './backends/netns/network.ts';
 import { linkHandler, netnsHandler, nftTableHandler } from './backends/netns/resources.ts';
+import { cgroupHandler } from './backends/netns/cgroups.ts';
 import type { TwinBackend, TwinHost } from './backends/types.ts';
 import { serviceKindOf } from './services/registry.ts';
 import type { TwinService } from './services/types.ts';
@@ -15,7 +16,7 @@ export { KafkaCluster, KafkaAdmin, KAFKA_LOG4J, KAFKA_PORT, kafkaInstall, type K
 export { RedisService, REDIS_PORT, redisPing, type RedisServiceSpec } from './services/redis/index.ts';
 export { AppService, APP_METRICS, TOXIPROXY_VERSION, envReferences, resolveEnv, ledgerBinary, toxiproxyServer, type Link, type AppServiceSpec, EtcdConfigKey, configChanges, mergeConfig, ledgerConfigPatchSchema, type ConfigValue } from './services/app/index.ts';
 export type { LeaderView, MemberView, TwinService, ServiceMember, ServiceKind, ServiceObservation, ServiceStartContext } from './services/types.ts';
-export type { TwinBackend, TwinHost, ManagedProcess, ProcessState, PartitionPlan, Cut } from './backends/types.ts';
+export type { TwinBackend, TwinHost, ManagedProcess, ProcessState, PartitionPlan, Cut, HostResources, ResourceLimits, ResourceUsage } from './backends/types.ts';
 export { resolveTarget, type ResolvedTarget } from './targets.ts';
 
 /** How `moat cleanup` checks and undoes each kind of resource a twin's run records. */
@@ -25,6 +26,7 @@ export const RESOURCE_HANDLERS: ResourceHandlers = {
   netns: netnsHandler,
   link: linkHandler,
   'nft-table': nftTableHandler,
+  cgroup: cgroupHandler,
 };
 
 /**
@@ -60,7 +62,10 @@ export interface TwinOptions {
 export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Promise<StartedTwin> {
   mkdirSync(options.logDir, { recursive: true });
   const hostNames = twin.services.flatMap((spec) => memberNames(spec));
-  const backend = await NetnsNetwork.create({ runId: options.runId, ledger: options.ledger, logDir: options.logDir, hostNames });
+  // cgroups for the members of services with limits, or that a resource fault will limit
+  const limited = new Set([...twin.services.filter((s) => s.resources).map((s) => s.name), ...(twin.limited ?? [])]);
+  const limits = new Map(twin.services.filter((s) => limited.has(s.name)).flatMap((spec) => memberNames(spec).map((host) => [host, spec.resources ?? {}] as const)));
+  const backend = await NetnsNetwork.create({ runId: options.runId, ledger: options.ledger, logDir: options.logDir, hostNames, limits });
   // Member data lives on tmpfs when there is one: a disposable twin, and a steady fsync baseline.
   const dataRoot = join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', `moat-${options.runId}`);
   const dataHandle = options.ledger.add({ kind: 'dir', path: dataRoot });

@@ -5,7 +5,8 @@ import { collectVersions } from '../versions.ts';
 export async function startTwin(run: RunContext): Promise<void> {
   run.journal.versions = await collectVersions(run.scenario);
   const twin = await run.activity('twin-up', () => run.twinUp(run.scenario.twin, { runId: run.runId, ledger: run.ledger, logDir: run.logDir }), {
-    output: (t) => ({ hosts: [...t.hosts.values()].map((h) => ({ name: h.name, ip: h.ip })) }),
+    // each host's address, and its CPU and memory limits as the kernel holds them
+    output: (t) => ({ hosts: [...t.hosts.values()].map((h) => ({ name: h.name, ip: h.ip, ...(t.backend.resources(h.name) ? { limits: t.backend.resources(h.name)!.readBack() } : {}) })) }),
   });
   run.twin = twin;
   run.checkAbort();

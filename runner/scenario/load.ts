@@ -2,11 +2,11 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, visit, isMap, isSeq, isPair, isScalar, type Node as YamlNode, type Document } from 'yaml';
 import type { core as zcore, ZodType } from 'zod';
 import { InvalidScenarioError, type ScenarioProblem } from '../../core/errors.ts';
-import { parseDurationMs, parseRatePerSec } from '../../core/units.ts';
+import { parseCpuMillis, parseDurationMs, parseMemoryBytes, parseRatePerSec } from '../../core/units.ts';
 import { parsePassRate, parseSelector, parseThreshold } from '../../core/thresholds.ts';
 import { isInside, readRegularFile } from '../../core/files.ts';
 import { readSeriesImport } from '../../core/series-import.ts';
-import { memberNames, type AlertRule, type AlertsSpec, type BaselineSources, type DetectorKindName, type FaultSpec, type FaultTypeName, type GateSpec, type LoadKindName, type LoadSpec, type Scenario, type ScenarioCheck, type ServiceKindName, type ServiceSpec, type TargetSpec } from '../../core/scenario.ts';
+import { memberNames, type AlertRule, type AlertsSpec, type BaselineSources, type DetectorKindName, type FaultSpec, type FaultTypeName, type GateSpec, type LoadKindName, type LoadSpec, type Scenario, type ScenarioCheck, type ServiceKindName, type ServiceSpec, type TargetSpec, type ResourceLimits } from '../../core/scenario.ts';
 import { SERVICE_KINDS, serviceKindOf } from '../../twin/index.ts';
 import { LOAD_KINDS, buildExecutor } from '../../load/index.ts';
 import { FAULT_TYPES } from '../../injectors/index.ts';
@@ -244,6 +244,8 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
   const services: ServiceSpec[] = Object.entries(document.twin.services).map(([name, raw]) => {
     const kind = SERVICE_KINDS[kindOf(raw) as ServiceKindName];
     const spec = kind.build(name, raw, check);
+    const resources = (raw as { resources?: { cpu?: string; memory?: string } }).resources;
+    if (resources) spec.resources = buildResources(resources, ['twin', 'services', name, 'resources'], report);
     serviceByName.set(name, spec);
     return spec;
   });
@@ -338,12 +340,14 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
 
   const intervalMs = check.duration(document.observe.interval, ['observe', 'interval']);
   const alerts = document.alerts ? buildAlerts(document.alerts, intervalMs, faults, check) : undefined;
+  // members that get cgroups: limits declared, or a fault that changes them
+  const limited = [...new Set([...services.filter((s) => s.resources).map((s) => s.name), ...faults.filter((f) => FAULT_TYPES[f.type].usesCgroups).map((f) => FAULT_TYPES[f.type].service(f))])];
   return {
     name: document.name,
     ...(document.description === undefined ? {} : { description: document.description }),
     ...(alerts ? { alerts } : {}),
     ...(document.seed === undefined ? {} : { seed: document.seed }),
-    twin: { backend: document.twin.backend, services },
+    twin: { backend: document.twin.backend, services, ...(limited.length > 0 ? { limited } : {}) },
     load,
     observe: { intervalMs, prometheus, bpf },
     baseline: { warmupMs, detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}), sources: baselineSources(document.baseline, baseDir, check) },
@@ -442,4 +446,21 @@ export function parseTarget(source: string, services: ReadonlyMap<string, Servic
 
 function article(word: string): string {
   return /^(?:[aeio]|http|etcd)/.test(word) ? 'an' : 'a';
+}
+
+/** `resources:` in Kubernetes' units: cpu in cores or millicores, memory in bytes with an SI or binary suffix. */
+export function buildResources(document: { cpu?: string; memory?: string }, path: Path, report: Report): ResourceLimits {
+  const limits: ResourceLimits = {};
+  if (document.cpu !== undefined) {
+    const cpu = parseCpuMillis(document.cpu);
+    if (cpu === undefined) report([...path, 'cpu'], `expected a CPU quantity such as "2000m" or "0.5" (1m to 256 cores), saw ${JSON.stringify(document.cpu.slice(0, 40))}`);
+    else limits.cpuMillis = cpu;
+  }
+  if (document.memory !== undefined) {
+    const memory = parseMemoryBytes(document.memory);
+    if (memory === undefined) report([...path, 'memory'], `expected a memory quantity such as "2Gi" or "512Mi" (4Mi to 1Ti), saw ${JSON.stringify(document.memory.slice(0, 40))}`);
+    else limits.memoryBytes = memory;
+  }
+  if (document.cpu === undefined && document.memory === undefined) report(path, 'expected cpu:, memory: or both');
+  return limits;
 }

@@ -21,7 +21,9 @@ function union<K extends string>(key: K, schemas: (z.ZodType & z.core.$ZodTypeDi
   return rest.length === 0 ? first : z.discriminatedUnion(key, [first, ...rest]);
 }
 
-export const serviceDocument = union('kind', Object.values(SERVICE_KINDS).map((k) => k.schema));
+/** `resources: { cpu: 2000m, memory: 2Gi }` on any service: every member's limits (Kubernetes' units) */
+export const resourcesDocument = z.strictObject({ cpu: text.optional(), memory: text.optional() });
+export const serviceDocument = union('kind', Object.values(SERVICE_KINDS).map((k) => (k.schema as unknown as z.ZodObject).extend({ resources: resourcesDocument.optional() }) as unknown as z.ZodType & z.core.$ZodTypeDiscriminable));
 export const loadDocument = union('kind', Object.values(LOAD_KINDS).map((k) => k.schema));
 export const faultDocument = union('type', Object.values(FAULT_TYPES).map((t) => t.schema));
 

@@ -136,6 +136,11 @@ export class FakeBackend implements TwinBackend {
     return to !== undefined && this.passes(fromHost, to);
   }
 
+  /** The fake's hosts have no cgroups. */
+  resources(): undefined {
+    return undefined;
+  }
+
   async cut(plan: PartitionPlan): Promise<Cut> {
     const all = [...this.hosts.keys()];
     const pairs = new Set<string>();

@@ -1,3 +1,4 @@
+import type { ResourceLimits } from '../../core/scenario.ts';
 import type { ExecResult } from '../../core/exec.ts';
 
 /**
@@ -69,5 +70,30 @@ export interface TwinBackend extends AsyncDisposable {
   canConnect(fromHost: string, ip: string, port: number, timeoutMs?: number): Promise<boolean>;
   /** puts a partition in place; `id` names its rules (unique per fault of the run) */
   cut(plan: PartitionPlan, id: string): Promise<Cut>;
+  /** a host's CPU and memory limits and the kernel's counters (undefined: the host has none) */
+  resources(host: string): HostResources | undefined;
   destroy(): Promise<void>;
+}
+
+export type { ResourceLimits } from '../../core/scenario.ts';
+
+/** The kernel's view of a host's resources (cgroup counters; monotonic ones since the host started). */
+export interface ResourceUsage {
+  cpuPeriods: number;
+  cpuThrottledPeriods: number;
+  cpuThrottledMs: number;
+  memoryBytes: number;
+  memoryMaxBytes: number;
+  /** times the memory limit refused a charge */
+  memoryFailcnt: number;
+  oomKills: number;
+}
+
+/** A host's limits, changeable while it runs, and the kernel's counters. */
+export interface HostResources {
+  readonly limits: ResourceLimits;
+  set(limits: ResourceLimits): void;
+  /** the limits in force, as the kernel reports them */
+  readBack(): ResourceLimits;
+  usage(): ResourceUsage;
 }

@@ -6,7 +6,8 @@ import { spawnTracked, type ResourceLedger } from '../../../core/resources.ts';
 import { killNetnsProcesses } from './resources.ts';
 import { procStat } from '../../../core/proc.ts';
 import { droppedPackets, partitionTables } from './partition-rules.ts';
-import type { Cut, ManagedProcess, PartitionPlan, TwinBackend, TwinHost } from '../types.ts';
+import type { Cut, HostResources, ManagedProcess, PartitionPlan, ResourceLimits, TwinBackend, TwinHost } from '../types.ts';
+import { HostCgroups } from './cgroups.ts';
 import { chooseSubnet } from './subnet.ts';
 
 export interface NetnsHost extends TwinHost {
@@ -41,18 +42,30 @@ export class NetnsNetwork implements TwinBackend {
     this.bridge = `mb-${runId}`;
   }
 
-  static async create(options: { runId: string; ledger: ResourceLedger; logDir: string; hostNames: readonly string[] }): Promise<NetnsNetwork> {
+  /** hosts with cgroups (resource limits, or the target of a resource fault) */
+  readonly #cgroups = new Map<string, HostCgroups>();
+
+  /**
+   * `limits`: the hosts that get cgroups, with their starting limits (an empty object: none yet,
+   * for a host only a resource fault will limit).
+   */
+  static async create(options: { runId: string; ledger: ResourceLedger; logDir: string; hostNames: readonly string[]; limits?: ReadonlyMap<string, ResourceLimits> }): Promise<NetnsNetwork> {
     if (options.hostNames.length > 200) throw new TwinError(`a netns twin holds at most 200 hosts, saw ${options.hostNames.length}`);
     const { prefix, gateway } = await chooseSubnet(parseInt(options.runId.slice(0, 2), 16));
     const network = new NetnsNetwork(options.runId, options.ledger, options.logDir, prefix, gateway);
     try {
       await network.#createBridge();
       await Promise.all(options.hostNames.map((name, index) => network.#createHost(name, index)));
+      for (const [host, limits] of options.limits ?? []) network.#cgroups.set(host, HostCgroups.create(options.runId, host, options.ledger, limits));
     } catch (error) {
       await network.destroy();
       throw new TwinError(`could not build the netns twin: ${(error as Error).message}`, { cause: error });
     }
     return network;
+  }
+
+  resources(host: string): HostResources | undefined {
+    return this.#cgroups.get(host);
   }
 
   host(name: string): NetnsHost {
@@ -129,7 +142,11 @@ export class NetnsNetwork implements TwinBackend {
     const fd = openSync(logFile, 'a');
     // detached: the twin's processes live in their own process group, so a Ctrl-C at the terminal
     // reaches only moat, which then heals faults and stops them in order.
-    const { child, exited } = spawnTracked(this.#ledger, { kind: 'process', name, netns: host.netns }, 'ip', ['netns', 'exec', host.netns, command, ...args], { stdio: ['ignore', fd, fd], detached: true, ...(env ? { env: { ...env } } : {}) });
+    // a host with cgroups: the process joins them before it execs, so its limits hold from the start
+    const cgroups = this.#cgroups.get(hostName);
+    const inNetns = ['netns', 'exec', host.netns, command, ...args];
+    const launch = cgroups ? cgroups.wrap('ip', inNetns) : { command: 'ip', args: inNetns };
+    const { child, exited } = spawnTracked(this.#ledger, { kind: 'process', name, netns: host.netns }, launch.command, launch.args, { stdio: ['ignore', fd, fd], detached: true, ...(env ? { env: { ...env } } : {}) });
     closeSync(fd);
     if (child.pid === undefined) throw new TwinError(`could not start ${command} in ${hostName}`);
     const pid = child.pid;
@@ -233,6 +250,15 @@ export class NetnsNetwork implements TwinBackend {
         this.#ledger.remove(`link:${resource.name}`);
       }
     }
+    // the hosts' processes are gone with their namespaces: their cgroups can go
+    for (const cgroups of this.#cgroups.values()) {
+      try {
+        cgroups.remove();
+      } catch {
+        // left in the ledger: moat cleanup removes it once the kernel lets go
+      }
+    }
+    this.#cgroups.clear();
     await run('ip', ['link', 'delete', this.bridge], { allowFailure: true });
     this.#ledger.remove(`link:${this.bridge}`);
     const guard = await run('nft', ['delete', 'table', 'inet', `moat_${this.runId}_guard`], { allowFailure: true });

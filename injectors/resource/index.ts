@@ -1,0 +1,2 @@
+export { cpuThrottleInjector, memorySqueezeInjector } from './resource.ts';
+export type { CpuThrottleSpec, MemorySqueezeSpec } from './spec.ts';
