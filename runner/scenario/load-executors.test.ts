@@ -65,3 +65,41 @@ faults: []
   ]);
   assert.deepEqual(problems('{ name: kv, kind: etcd-kv, target: etcd, executor: ramping-arrival-rate, startRate: 0/s, stages: [{ duration: 5s, target: 200/s }] }'), []);
 });
+
+test('resources and resource faults are checked in Kubernetes units, and a squeeze must lower the limit', () => {
+  const problems = (service: string, fault: string) => {
+    try {
+      parseScenario(`name: s
+twin:
+  services:
+    redis: ${service}
+baseline: { warmup: 5s }
+faults:
+  - ${fault}
+`);
+      return [];
+    } catch (error) {
+      if (!(error instanceof InvalidScenarioError)) throw error;
+      return error.problems.map((p) => `${p.path}: ${p.message}`);
+    }
+  };
+  assert.deepEqual(problems('{ kind: redis, resources: { cpu: 2 cores, memory: 2GB } }', '{ id: f, type: cpu-throttle, target: redis-1, cpu: 100m, at: 5s, duration: 5s }'), [
+    'twin.services.redis.resources.cpu: expected a CPU quantity such as "2000m" or "0.5" (1m to 256 cores), saw "2 cores"',
+    'twin.services.redis.resources.memory: expected a memory quantity such as "2Gi" or "512Mi" (4Mi to 1Ti), saw "2GB"',
+  ]);
+  assert.deepEqual(problems('{ kind: redis, resources: { memory: 128Mi } }', '{ id: f, type: memory-squeeze, target: redis-1, memory: 256Mi, at: 5s, duration: 5s }'), [
+    "faults[0].memory: a squeeze lowers the limit: redis's limit is 134217728 bytes, and 268435456 is not below it",
+  ]);
+  const scenario = parseScenario(`name: s
+twin:
+  services:
+    redis: { kind: redis, resources: { cpu: 500m, memory: 128Mi } }
+    etcd: { kind: etcd, replicas: 3 }
+baseline: { warmup: 5s }
+faults:
+  - { id: f, type: cpu-throttle, target: etcd.leader, cpu: "0.1", at: 5s, duration: 5s }
+`);
+  assert.deepEqual(scenario.twin.services.find((s) => s.name === 'redis')!.resources, { cpuMillis: 500, memoryBytes: 128 * 1024 ** 2 });
+  // the members of services with limits, and of the service a resource fault targets, get cgroups
+  assert.deepEqual(scenario.twin.limited, ['redis', 'etcd']);
+});
