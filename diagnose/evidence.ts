@@ -54,7 +54,7 @@ export interface Channel {
 }
 
 /** Series that are the instruments, not the system: never evidence. */
-const IGNORED = new Set(['load_schedule_lag_p99_ms', 'iterations', 'load_requests_per_sec', 'etcd_server_is_leader', 'etcd_server_proposals_committed_total:rate']);
+const IGNORED = new Set(['load_schedule_lag_p99_ms', 'load_late_ratio', 'load_dropped_per_sec', 'iterations', 'load_requests_per_sec', 'etcd_server_is_leader', 'etcd_server_proposals_committed_total:rate']);
 
 const isLatency = (name: string) => /latency|duration|_ms$|:p99|round_trip/.test(name);
 const isEventRate = (name: string) => name.endsWith('_per_sec') || name.endsWith(':rate') || name.startsWith('kafka_isr_') || name.startsWith('kafka_partition_leader_changes');

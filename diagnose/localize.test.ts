@@ -167,6 +167,9 @@ test('where each fault really was, by type', () => {
   assert.deepEqual(classify({ name: 'ledger_dependency_errors_total:rate', labels: { service: 'ledger', member: 'ledger-1', dependency: 'etcd' } }, topology), { component: 'ledger->etcd', family: 'dependency', cause: 'network-cut' });
   assert.equal(classify({ name: 'otel_span_p99_ms', labels: { service: 'ledger', span: 'redis GET' } }, topology)?.component, 'ledger->redis');
   assert.equal(classify({ name: 'load_schedule_lag_p99_ms', labels: { load: 'kv' } }, topology), undefined);
+  // the generator's own account of itself is never evidence about the twin
+  assert.equal(classify({ name: 'load_late_ratio', labels: { load: 'kv' } }, topology), undefined);
+  assert.equal(classify({ name: 'load_dropped_per_sec', labels: { load: 'kv' } }, topology), undefined);
 });
 
 test('the recorded leader isolation of the report fixture is localized to the isolated leader', () => {
