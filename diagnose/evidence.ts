@@ -54,7 +54,8 @@ export interface Channel {
 }
 
 /** Series that are the instruments, not the system: never evidence. */
-const IGNORED = new Set(['load_schedule_lag_p99_ms', 'load_late_ratio', 'load_dropped_per_sec', 'iterations', 'load_requests_per_sec', 'etcd_server_is_leader', 'etcd_server_proposals_committed_total:rate']);
+// (the limits in force are the fault itself, not a symptom of it)
+const IGNORED = new Set(['cgroup_cpu_quota_cores', 'cgroup_memory_limit_bytes', 'load_schedule_lag_p99_ms', 'load_late_ratio', 'load_dropped_per_sec', 'iterations', 'load_requests_per_sec', 'etcd_server_is_leader', 'etcd_server_proposals_committed_total:rate']);
 
 const isLatency = (name: string) => /latency|duration|_ms$|:p99|round_trip/.test(name);
 const isEventRate = (name: string) => name.endsWith('_per_sec') || name.endsWith(':rate') || name.startsWith('kafka_isr_') || name.startsWith('kafka_partition_leader_changes');
@@ -83,7 +84,7 @@ export function classify(series: Pick<Series, 'name' | 'labels'>, topology: Topo
   }
   if (member && topology.serviceOf.has(member)) {
     if (name === 'up') return { component: member, family: 'reachability', cause: 'process-down' };
-    if (name.startsWith('go_') || name.startsWith('bpf_go_') || name.startsWith('bpf_syscall_') || name.startsWith('process_')) return { component: member, family: 'runtime', cause: 'resource-pressure' };
+    if (name.startsWith('go_') || name.startsWith('bpf_go_') || name.startsWith('bpf_syscall_') || name.startsWith('process_') || name.startsWith('cgroup_')) return { component: member, family: 'runtime', cause: 'resource-pressure' };
     if (name.startsWith('etcd_server_') || name.startsWith('etcd_network_')) return { component: member, family: 'consensus', cause: 'network-cut' };
     return { component: member, family: 'service-latency', cause: isLatency(name) ? 'slow-dependency' : 'network-cut' };
   }

@@ -6,6 +6,7 @@ import { startAlerting } from './alerts.ts';
 import { serviceKindOf } from '../../twin/index.ts';
 import type { RunContext } from '../context.ts';
 import { pollLeaders } from '../leaders.ts';
+import { pollCgroups } from '../cgroups.ts';
 
 /**
  * Observation, before and after t = 0: eBPF probes and the OTLP receiver come up first; then the
@@ -33,6 +34,11 @@ export async function startObservation(run: RunContext): Promise<void> {
   }
   run.stops.push(pollLeaders(twin, run.clock, (service, from, to, term) => run.recordLeaderChange({ service, from, to, term }), (t, agreed) => run.leaderAgreedAt.push({ t, agreed }), run.store));
   if (scenario.alerts) await startTeamAlerting(run);
+  const limited = new Map([...twin.hosts.keys()].flatMap((host) => {
+    const resources = twin.backend.resources(host);
+    return resources ? [[host, resources] as const] : [];
+  }));
+  if (limited.size > 0) run.stops.push(pollCgroups(limited, run.clock, scenario.observe.intervalMs, run.store));
   for (const service of twin.services.values()) {
     const stop = service.observe?.({ store: run.store, now: () => run.now(), intervalMs: scenario.observe.intervalMs, leaderChange: (change) => run.recordLeaderChange(change), configWrite: (write) => run.recordConfigWrite(write) });
     if (stop) run.stops.push(stop);
