@@ -86,7 +86,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
   {
     name: 'an unknown fault type',
     text: VALID.replace('type: partition', 'type: earthquake'),
-    expected: ['10 faults[0].type: expected one of "partition", "process", "leader-churn", "toxic", "config", saw "earthquake"'],
+    expected: ['10 faults[0].type: expected one of "partition", "process", "leader-churn", "toxic", "config", "cpu-throttle", "memory-squeeze", saw "earthquake"'],
   },
   {
     name: 'missing required keys',
