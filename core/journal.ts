@@ -123,6 +123,8 @@ export interface GeneratorReport {
   dropped: number;
   /** seconds in which more than 1% of requests left late, or any was dropped */
   saturatedSeconds: number;
+  /** seconds with requests due in them */
+  seconds?: number;
   /** the first such second, ms since the run's zero; null when the generator kept up */
   saturatedFromMs: number | null;
   /** the generator threads' CPU time over the load's wall time (1 = one core), when it runs in workers */

@@ -281,7 +281,7 @@ export class LoadStats {
         saturatedFromMs ??= t - this.#bucketMs;
       }
     }
-    return { workers, lateShare: requests === 0 ? 0 : late / requests, lagP99Ms: requests === 0 ? 0 : lag.percentile(99), dropped, saturatedSeconds, saturatedFromMs };
+    return { workers, lateShare: requests === 0 ? 0 : late / requests, lagP99Ms: requests === 0 ? 0 : lag.percentile(99), dropped, saturatedSeconds, saturatedFromMs, seconds: this.#buckets.size };
   }
 
   /**

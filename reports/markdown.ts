@@ -136,7 +136,7 @@ export function describeGenerator(l: LoadSummary): string | undefined {
   const cost = `${g.workers > 0 ? `${g.workers} worker thread${g.workers === 1 ? '' : 's'}` : "the run's event loop"}${g.cpuShare === undefined ? '' : `, ${Math.round(g.cpuShare * 100)}% of a core`}`;
   const kept = g.saturatedSeconds === 0
     ? `the generator kept its schedule (${(g.lateShare * 100).toFixed(2)}% of requests left > 10 ms late, lag p99 ${ms(g.lagP99Ms)}; ${cost})`
-    : `**the generator did not keep its schedule** in ${g.saturatedSeconds} second${g.saturatedSeconds === 1 ? '' : 's'} from t=${ms(g.saturatedFromMs ?? 0)} (${(g.lateShare * 100).toFixed(2)}% of requests left > 10 ms late, ${g.dropped} never sent; ${cost}): from then on the figures show the generator's limit as much as the twin's`;
+    : `**the generator fell behind its schedule** in ${g.saturatedSeconds}${g.seconds ? ` of ${g.seconds}` : ''} second${g.saturatedSeconds === 1 && !g.seconds ? '' : 's'}, the first at t=${ms(g.saturatedFromMs ?? 0)} (more than 1% of that second's requests left > 10 ms late${g.dropped > 0 ? ', or some were never sent' : ''}; over the run ${(g.lateShare * 100).toFixed(2)}% left late, ${g.dropped} never sent; ${cost}). Latency counts from the due time, so that lateness is in those seconds' figures, not hidden`;
   if (l.breakpoint === undefined) return kept;
   const b = l.breakpoint;
   const broke = b
