@@ -1,4 +1,4 @@
-import { formatMs } from '../core/units.ts';
+import { formatBytes, formatMs } from '../core/units.ts';
 import type { Scenario } from '../core/scenario.ts';
 import { serviceKindOf } from '../twin/index.ts';
 import { loadKindOf } from '../load/index.ts';
@@ -7,7 +7,8 @@ import { describeDetector } from '../detect/index.ts';
 
 /** The plan a run follows, one line per step: what `moat run --dry-run` prints. */
 export function describePlan(scenario: Scenario): string[] {
-  const services = scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (${serviceKindOf(s).describe(s)})`).join('; ');
+  const limits = (s: (typeof scenario.twin.services)[number]) => (s.resources ? `, limits per member: ${[s.resources.cpuMillis === undefined ? '' : `cpu ${s.resources.cpuMillis}m`, s.resources.memoryBytes === undefined ? '' : `memory ${formatBytes(s.resources.memoryBytes)}`].filter(Boolean).join(', ')}` : '');
+  const services = scenario.twin.services.map((s) => `${s.name} = ${s.replicas} x ${s.kind} (${serviceKindOf(s).describe(s)}${limits(s)})`).join('; ');
   return [
     `twin (${scenario.twin.backend}): ${services}`,
     ...scenario.load.map((l) => `load ${l.name}: ${loadKindOf(l).describe(l)}`),
