@@ -128,6 +128,11 @@ export function shapeProfile(shape: Series, ratePerSec: number, speedup: number)
   };
 }
 
+/** The highest rate a profile asks for (sizes in-flight caps and worker counts), at least `ratePerSec`. */
+export function peakRate(profile: RateProfile, ratePerSec: number): number {
+  return Math.max(ratePerSec, ...profile.points.map((p) => p.perSec));
+}
+
 /** The rate a profile asks for at run time t (ms), per second. */
 export function rateAt(profile: RateProfile, tMs: number): number {
   const { points, loopMs } = profile;

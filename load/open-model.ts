@@ -1,4 +1,4 @@
-import { ArrivalSchedule, type RateProfile } from './executor.ts';
+import { ArrivalSchedule, peakRate, type RateProfile } from './executor.ts';
 /**
  * An open-model load generator: request i is due at `i / ratePerSec` and is sent then, whether or
  * not earlier requests have answered. Latency is measured from the due time, not the send time,
@@ -57,7 +57,7 @@ export class OpenModelGenerator {
     const profile = options.profile ?? { points: [{ tMs: 0, perSec: options.ratePerSec }] };
     this.#schedule = new ArrivalSchedule(profile);
     this.#nextDueMs = this.#schedule.next();
-    const peak = Math.max(options.ratePerSec, ...profile.points.map((p) => p.perSec));
+    const peak = peakRate(profile, options.ratePerSec);
     this.#maxInFlight = options.maxInFlight ?? Math.max(100, Math.ceil(peak * (options.timeoutMs / 1000) * 2));
   }
 

@@ -297,14 +297,7 @@ export class LoadStats {
     const seconds = [...this.#buckets.keys()].sort((a, b) => a - b);
     const over = seconds.map((t) => {
       const bucket = this.#buckets.get(t)!;
-      let requests = 0;
-      let errors = 0;
-      const latency = new LatencyHistogram();
-      for (const e of bucket.ops.values()) {
-        requests += e.requests;
-        errors += e.errors;
-        latency.add(e.latency);
-      }
+      const { requests, errors, latency } = allOps(bucket);
       const lagP99 = bucket.lag.count === 0 ? 0 : bucket.lag.percentile(99);
       const generatorCause = bucket.dropped > 0 || lagP99 > p99LimitMs / 10;
       const errorRatio = requests === 0 ? 0 : errors / requests;
@@ -334,12 +327,7 @@ export class LoadStats {
     const ops = this.ops(knownOps);
     for (const t of [...this.#buckets.keys()].sort((a, b) => a - b)) {
       const bucket = this.#buckets.get(t)!;
-      const all = { requests: 0, errors: 0, latency: new LatencyHistogram() };
-      for (const e of bucket.ops.values()) {
-        all.requests += e.requests;
-        all.errors += e.errors;
-        all.latency.add(e.latency);
-      }
+      const all = allOps(bucket);
       const groups: [string, typeof all | undefined][] = [['all', all], ...ops.map((op): [string, typeof all | undefined] => [op, bucket.ops.get(op)])];
       for (const [op, e] of groups) {
         if (!e || e.requests === 0) continue;
@@ -362,4 +350,15 @@ export class LoadStats {
     }
     return points;
   }
+}
+
+/** A second's requests over every op: counts and one merged latency histogram. */
+function allOps(bucket: Bucket): { requests: number; errors: number; latency: LatencyHistogram } {
+  const all = { requests: 0, errors: 0, latency: new LatencyHistogram() };
+  for (const e of bucket.ops.values()) {
+    all.requests += e.requests;
+    all.errors += e.errors;
+    all.latency.add(e.latency);
+  }
+  return all;
 }

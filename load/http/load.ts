@@ -1,4 +1,4 @@
-import { rateProfile, uniformAt } from '../executor.ts';
+import { peakRate, rateProfile } from '../executor.ts';
 import type { LoadPoint } from '../summarize.ts';
 import { resultOf, type Load, type LoadResult } from '../types.ts';
 import type { LoadStats } from '../stats.ts';
@@ -29,7 +29,7 @@ export class HttpLoad implements Load {
     this.spec = spec;
     this.#now = options.now;
     const profile = rateProfile(spec.executor, spec.ratePerSec);
-    const peak = Math.max(spec.ratePerSec, ...profile.points.map((p) => p.perSec));
+    const peak = peakRate(profile, spec.ratePerSec);
     this.#count = workersFor(peak, spec.workers);
     this.#workers = new HttpWorkers({
       origin: options.baseUrl, seed: options.seed, profile, timeoutMs: spec.timeoutMs, workers: this.#count, connections: spec.connections, peakRatePerSec: peak, now: options.now,
@@ -84,5 +84,5 @@ export class HttpLoad implements Load {
 
 /** The seed of an HTTP load's request mix, from the run's seeded randomness for this load. */
 export function seedOf(next: () => number): number {
-  return Math.floor(next() * 4294967296) >>> 0 || Math.floor(uniformAt(1, 1) * 4294967296);
+  return Math.floor(next() * 4294967296) >>> 0;
 }
