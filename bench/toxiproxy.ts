@@ -70,7 +70,7 @@ try {
   // a second ledger on the same host, wired straight to Redis and etcd
   const binary = await ledgerBinary();
   const etcdIp = twin.hosts.get('etcd-1')!.ip;
-  twin.backend.spawn('ledger-1', 'ledger-direct', 'env', ['-i', 'LEDGER_ADDR=:8081', `REDIS_ADDR=${redisIp}:${REDIS_PORT}`, `ETCD_ENDPOINTS=http://${etcdIp}:${ETCD_CLIENT_PORT}`, `LEDGER_CONFIG_KEY=/moat/${runId}/ledger/config`, binary]);
+  await twin.backend.spawn('ledger-1', 'ledger-direct', 'env', ['-i', 'LEDGER_ADDR=:8081', `REDIS_ADDR=${redisIp}:${REDIS_PORT}`, `ETCD_ENDPOINTS=http://${etcdIp}:${ETCD_CLIENT_PORT}`, `LEDGER_CONFIG_KEY=/moat/${runId}/ledger/config`, binary]);
   await waitFor('the direct ledger', 15_000, () => fetch(`http://${appIp}:8081/healthz`).then((r) => (r.ok ? true : undefined), () => undefined));
   const httpRate = async (url: string): Promise<number> => {
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });

@@ -17,7 +17,9 @@ export type Resource =
   | { kind: 'nft-table'; netns: string; family: 'inet'; name: string }
   | { kind: 'process'; name: string; netns?: string; pid?: number; startTime?: string }
   | { kind: 'dir'; path: string }
-  | { kind: 'cgroup'; controller: 'cpu' | 'memory'; name: string };
+  | { kind: 'cgroup'; controller: 'cpu' | 'memory'; name: string }
+  | { kind: 'container'; name: string }
+  | { kind: 'network'; name: string };
 
 export type ResourceKind = Resource['kind'];
 
@@ -38,6 +40,8 @@ export function resourceKey(resource: Resource): string {
     case 'process': return `process:${resource.netns ?? ''}:${resource.name}`;
     case 'dir': return `dir:${resource.path}`;
     case 'cgroup': return `cgroup:${resource.controller}:${resource.name}`;
+    case 'container': return `container:${resource.name}`;
+    case 'network': return `network:${resource.name}`;
   }
 }
 
@@ -237,7 +241,7 @@ export interface ResourceHandler<R extends Resource = Resource> {
   check(resource: R, runId: string): string | undefined;
   /** what undo will do, for `moat cleanup --dry-run` */
   describe(resource: R): string;
-  undo(resource: R): Promise<string>;
+  undo(resource: R, runId: string): Promise<string>;
 }
 
 export type ResourceHandlers = { [K in ResourceKind]: ResourceHandler<Extract<Resource, { kind: K }>> };
@@ -282,7 +286,7 @@ export async function runCleanup(ledger: LedgerFile, handlers: ResourceHandlers,
     }
     const resource = byKey.get(step.key)!;
     try {
-      results.push({ key: step.key, ok: true, detail: await (handlers[resource.kind] as ResourceHandler).undo(resource) });
+      results.push({ key: step.key, ok: true, detail: await (handlers[resource.kind] as ResourceHandler).undo(resource, ledger.runId) });
     } catch (error) {
       results.push({ key: step.key, ok: false, detail: errorMessage(error) });
     }

@@ -177,6 +177,9 @@ export interface AlertsSpec {
   covers: Record<string, string[]>;
 }
 
+/** Where the twin runs: network namespaces on this machine, or containers on its Docker engine. */
+export type TwinBackendName = 'netns' | 'containers';
+
 /** A validated scenario: every duration in ms, every rate per second, every reference checked. */
 export interface Scenario {
   name: string;
@@ -184,7 +187,7 @@ export interface Scenario {
   /** Undefined when the file has none: the runner draws one and records it. */
   seed?: number;
   /** `limited`: services whose members get cgroups (they have `resources:`, or a resource fault targets them) */
-  twin: { backend: 'netns'; services: ServiceSpec[]; limited?: string[] };
+  twin: { backend: TwinBackendName; services: ServiceSpec[]; limited?: string[] };
   load: LoadSpec[];
   /** `bpf`: the eBPF probes (bpf/*.bt) by name */
   observe: { intervalMs: number; prometheus: string[]; bpf: string[] };

@@ -28,6 +28,8 @@ function keyOf(resource: Resource): string {
     case 'link': return `link:${resource.name}`;
     case 'nft-table': return `nft:${resource.netns}:${resource.family}:${resource.name}`;
     case 'cgroup': return `cgroup:${resource.controller}:${resource.name}`;
+    case 'container': return `container:${resource.name}`;
+    case 'network': return `network:${resource.name}`;
   }
 }
 

@@ -6,7 +6,8 @@ import { memberNames, type Scenario } from '../core/scenario.ts';
 import { NetnsNetwork } from './backends/netns/network.ts';
 import { linkHandler, netnsHandler, nftTableHandler } from './backends/netns/resources.ts';
 import { cgroupHandler } from './backends/netns/cgroups.ts';
-import type { TwinBackend, TwinHost } from './backends/types.ts';
+import { containerHandler, networkHandler } from './backends/containers/resources.ts';
+import type { ResourceLimits, TwinBackend, TwinHost } from './backends/types.ts';
 import { serviceKindOf } from './services/registry.ts';
 import type { TwinService } from './services/types.ts';
 
@@ -27,6 +28,8 @@ export const RESOURCE_HANDLERS: ResourceHandlers = {
   link: linkHandler,
   'nft-table': nftTableHandler,
   cgroup: cgroupHandler,
+  container: containerHandler,
+  network: networkHandler,
 };
 
 /**
@@ -56,6 +59,8 @@ export interface TwinOptions {
   /** Where process logs go (the run folder's `logs/`). */
   logDir: string;
   readyTimeoutMs?: number;
+  /** progress lines while images are built (containers backend) */
+  log?: (line: string) => void;
 }
 
 /** Builds the twin: one host per member, then each service's processes (apps last), then waits for readiness. */
@@ -65,9 +70,11 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
   // cgroups for the members of services with limits, or that a resource fault will limit
   const limited = new Set([...twin.services.filter((s) => s.resources).map((s) => s.name), ...(twin.limited ?? [])]);
   const limits = new Map(twin.services.filter((s) => limited.has(s.name)).flatMap((spec) => memberNames(spec).map((host) => [host, spec.resources ?? {}] as const)));
-  const backend = await NetnsNetwork.create({ runId: options.runId, ledger: options.ledger, logDir: options.logDir, hostNames, limits });
   // Member data lives on tmpfs when there is one: a disposable twin, and a steady fsync baseline.
   const dataRoot = join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', `moat-${options.runId}`);
+  const backend = twin.backend === 'containers'
+    ? await containersBackend(twin, options, hostNames, limits, dataRoot)
+    : await NetnsNetwork.create({ runId: options.runId, ledger: options.ledger, logDir: options.logDir, hostNames, limits });
   const dataHandle = options.ledger.add({ kind: 'dir', path: dataRoot });
   try {
     // exclusive and private: a folder (or a link) someone made under this name beforehand is never used
@@ -129,4 +136,37 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
     down,
     [Symbol.asyncDispose]: down,
   };
+}
+
+/** The containers backend: the images the services need (built once, then cached by the engine), then the pods. */
+async function containersBackend(twin: Scenario['twin'], options: TwinOptions, hostNames: string[], limits: ReadonlyMap<string, ResourceLimits>, dataRoot: string): Promise<TwinBackend> {
+  const { twinImages } = await import('./backends/containers/images.ts');
+  const { ContainersBackend } = await import('./backends/containers/backend.ts');
+  const recipes = (await Promise.all(twin.services.map((spec) => serviceKindOf(spec).images(spec)))).flat();
+  const images = await twinImages(recipes, options.ledger, options.log);
+  await userImages(twin, options);
+  return ContainersBackend.create({ runId: options.runId, ledger: options.ledger, logDir: options.logDir, hostNames, limits, images: images.programs, base: images.base, dataRoot });
+}
+
+/** A user's image must be in the engine (docker load), or built here from its Dockerfile folder. */
+async function userImages(twin: Scenario['twin'], options: TwinOptions): Promise<void> {
+  const { engine, testcontainers } = await import('./backends/containers/engine.ts');
+  const docker = (await engine()).container.dockerode;
+  for (const spec of twin.services) {
+    if (spec.kind !== 'app' || !spec.image) continue;
+    if (spec.build) {
+      options.log?.(`building ${spec.image} from ${spec.build}`);
+      const { GenericContainer } = await testcontainers();
+      try {
+        await GenericContainer.fromDockerfile(spec.build).build(spec.image, { deleteOnExit: false });
+      } catch (error) {
+        throw new TwinError(`could not build ${spec.image} from ${spec.build}: ${errorMessage(error)}`, { cause: error });
+      }
+    }
+    try {
+      await docker.getImage(spec.image).inspect();
+    } catch {
+      throw new TwinError(`${spec.name}: the image ${spec.image} is not in the engine (load it with docker load, or give build: a folder with its Dockerfile)`);
+    }
+  }
 }

@@ -33,9 +33,9 @@ export const processInjector: FaultType<ProcessSpec, import('zod').output<typeof
     try {
       if (spec.action === 'kill') {
         victim.stopping = true; // its exit is the fault, not a crash
-        victim.signal('SIGKILL');
+        await victim.signal('SIGKILL');
       } else {
-        victim.signal('SIGSTOP');
+        await victim.signal('SIGSTOP');
       }
     } catch (error) {
       throw new InjectionError(`process ${spec.id}: could not signal ${target.host} (pid ${victim.pid}): ${errorMessage(error)}`, { cause: error });
@@ -70,7 +70,7 @@ class ActiveProcessFault implements ActiveFault, Verifiable {
     const host = this.hosts[0]!;
     try {
       if (this.#spec.action === 'pause') {
-        if (this.#victim.state() !== 'gone') this.#victim.signal('SIGCONT');
+        if (this.#victim.state() !== 'gone') await this.#victim.signal('SIGCONT');
         return;
       }
       if (!this.#spec.restart) return;

@@ -341,6 +341,11 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
   const intervalMs = check.duration(document.observe.interval, ['observe', 'interval']);
   const alerts = document.alerts ? buildAlerts(document.alerts, intervalMs, faults, check) : undefined;
   // members that get cgroups: limits declared, or a fault that changes them
+  if (document.twin.backend !== 'containers') {
+    for (const spec of services) {
+      if (spec.kind === 'app' && spec.image) report(['twin', 'services', spec.name, spec.build ? 'build' : 'image'], 'an image runs on twin.backend: containers (this twin is netns)');
+    }
+  }
   const limited = [...new Set([...services.filter((s) => s.resources).map((s) => s.name), ...faults.filter((f) => FAULT_TYPES[f.type].usesCgroups).map((f) => FAULT_TYPES[f.type].service(f))])];
   return {
     name: document.name,

@@ -35,7 +35,7 @@ export const scenarioDocument = z.strictObject({
   description: text.optional(),
   seed: z.int().min(0).max(2 ** 32 - 1).optional(),
   twin: z.strictObject({
-    backend: z.enum(['netns']).default('netns'),
+    backend: z.enum(['netns', 'containers']).default('netns'),
     services: z.record(name, serviceDocument),
   }),
   load: z.array(loadDocument).default([]),

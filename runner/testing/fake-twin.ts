@@ -116,10 +116,15 @@ export class FakeBackend implements TwinBackend {
     return host;
   }
 
-  spawn(host: string): FakeProcess {
+  /** a process at once (the fake services build their members in constructors) */
+  start(host: string): FakeProcess {
     const process = new FakeProcess(host, this.#nextPid++);
     this.processes.push(process);
     return process;
+  }
+
+  async spawn(host: string): Promise<FakeProcess> {
+    return this.start(host);
   }
 
   async exec(): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -192,7 +197,7 @@ class FakeService implements TwinService {
     this.#electionMs = electionMs;
     this.leaderBased = spec.replicas > 1;
     this.leaderWaitMs = 5 * electionMs;
-    this.members = memberNames(spec).map((name) => ({ name, ip: backend.host(name).ip, process: backend.spawn(name), args: [] }));
+    this.members = memberNames(spec).map((name) => ({ name, ip: backend.host(name).ip, process: backend.start(name), args: [] }));
     this.#leader = this.members[0]!.name;
   }
 
@@ -232,7 +237,7 @@ class FakeService implements TwinService {
 
   async restartMember(name: string): Promise<void> {
     const member = this.member(name);
-    member.process = this.#backend.spawn(name);
+    member.process = this.#backend.start(name);
   }
 
   scrapeTargets(): ScrapeTarget[] {

@@ -27,8 +27,8 @@ export interface ManagedProcess {
   /** Whether moat asked it to stop (an exit after that is not a crash). */
   stopping: boolean;
   stop(graceMs?: number): Promise<void>;
-  /** delivers a signal: KILL ends it, STOP pauses it, CONT resumes it */
-  signal(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): void;
+  /** delivers a signal: KILL ends it, STOP pauses it, CONT resumes it (containers: through the engine) */
+  signal(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT'): void | Promise<void>;
   state(): ProcessState;
 }
 
@@ -50,6 +50,21 @@ export interface Cut {
   droppedPackets(): Promise<{ host: string; packets: number }[]>;
 }
 
+/**
+ * A `spawn` command that names a container image to run with its own entrypoint (`image:<ref>`),
+ * the user's own service; only the containers backend runs it.
+ */
+export const IMAGE_COMMAND = 'image:';
+
+/** A service kind's container image: the programs it starts, and the files (absolute paths) it needs from the machine. */
+export interface ImageRecipe {
+  name: string;
+  /** the commands `spawn` is called with that this image runs */
+  programs: readonly string[];
+  /** files or folders copied in at the same absolute path */
+  files: readonly string[];
+}
+
 export interface TwinBackend extends AsyncDisposable {
   readonly runId: string;
   /** where moat's own side is, as the twin's hosts reach it (load, scraping, the OTLP receiver) */
@@ -63,7 +78,7 @@ export interface TwinBackend extends AsyncDisposable {
    * Starts a long-running process on a host; its output goes to `<logDir>/<name>.log`. With
    * `env`, that is its whole environment, never put on a command line.
    */
-  spawn(host: string, name: string, command: string, args: readonly string[], env?: Readonly<Record<string, string>>): ManagedProcess;
+  spawn(host: string, name: string, command: string, args: readonly string[], env?: Readonly<Record<string, string>>): Promise<ManagedProcess>;
   /** runs a command on a host to completion */
   exec(host: string, command: string, args: readonly string[], options?: { allowFailure?: boolean; input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** whether a TCP connection from a host to ip:port opens within the timeout */

@@ -2,7 +2,7 @@ import type * as z from 'zod';
 import type { ScenarioCheck, ServiceSpec } from '../../core/scenario.ts';
 import type { ScrapeTarget, SeriesSink } from '../../core/series.ts';
 import type { ResourceLedger } from '../../core/resources.ts';
-import type { ManagedProcess, TwinBackend } from '../backends/types.ts';
+import type { ImageRecipe, ManagedProcess, TwinBackend } from '../backends/types.ts';
 
 /** One member of a twin service: a process on its own host. */
 export interface ServiceMember {
@@ -114,6 +114,8 @@ export interface ServiceKind<S extends ServiceSpec = ServiceSpec, D = unknown> {
   processName(spec: S): string;
   /** the Go programs it runs, for Go runtime probes (real paths) */
   goBinaries?(spec: S): Promise<string[]>;
+  /** the images its programs run from on the containers backend (Debian's packages are in the base image) */
+  images(spec: S): Promise<ImageRecipe[]>;
   /** the series its detectors watch unless a scenario names its own */
   readonly keySeries: readonly string[];
   /** whether `observe.prometheus` includes it when a scenario does not say */

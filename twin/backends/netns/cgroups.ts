@@ -20,13 +20,30 @@ type CgroupResource = Extract<Resource, { kind: 'cgroup' }>;
  */
 export class HostCgroups implements HostResources {
   readonly name: string;
-  readonly #ledger: ResourceLedger;
+  /** undefined: the cgroups are someone else's (a container's, made by the engine) and are not removed here */
+  readonly #ledger: ResourceLedger | undefined;
+  readonly #dirs: Readonly<Record<'cpu' | 'memory', string>>;
   #limits: ResourceLimits;
 
-  private constructor(name: string, ledger: ResourceLedger, limits: ResourceLimits) {
+  private constructor(name: string, ledger: ResourceLedger | undefined, limits: ResourceLimits, dirs: Readonly<Record<'cpu' | 'memory', string>>) {
     this.name = name;
     this.#ledger = ledger;
     this.#limits = limits;
+    this.#dirs = dirs;
+  }
+
+  /**
+   * The cgroups a process is in (a container's, which its engine made and removes): limits are
+   * changed and counters read in the same files, nothing is created or removed.
+   */
+  static of(pid: number, name: string, limits: ResourceLimits): HostCgroups {
+    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+    const pathOf = (controller: string) => {
+      const line = lines.find((l) => l.split(':')[1]?.split(',').includes(controller));
+      if (!line) throw new TwinError(`process ${pid} is in no cgroup v1 ${controller} hierarchy`);
+      return join(CGROUP_ROOT, controller, line.split(':').slice(2).join(':'));
+    };
+    return new HostCgroups(name, undefined, limits, { cpu: pathOf('cpu'), memory: pathOf('memory') });
   }
 
   static create(runId: string, host: string, ledger: ResourceLedger, limits: ResourceLimits): HostCgroups {
@@ -37,13 +54,13 @@ export class HostCgroups implements HostResources {
       ledger.add({ kind: 'cgroup', controller, name });
       mkdirSync(join(dir, name));
     }
-    const cgroups = new HostCgroups(name, ledger, {});
+    const cgroups = new HostCgroups(name, ledger, {}, { cpu: join(CGROUP_ROOT, 'cpu', name), memory: join(CGROUP_ROOT, 'memory', name) });
     cgroups.set(limits);
     return cgroups;
   }
 
   #file(controller: 'cpu' | 'memory', file: string): string {
-    return join(CGROUP_ROOT, controller, this.name, file);
+    return join(this.#dirs[controller], file);
   }
 
   get limits(): ResourceLimits {
@@ -100,10 +117,11 @@ export class HostCgroups implements HostResources {
 
   /** Removes both cgroups (their processes must be gone: the kernel refuses otherwise). */
   remove(): void {
+    if (!this.#ledger) return;
     for (const controller of ['cpu', 'memory'] as const) {
       const resource: CgroupResource = { kind: 'cgroup', controller, name: this.name };
       removeCgroup(resource);
-      this.#ledger.remove(`cgroup:${controller}:${this.name}`);
+      this.#ledger!.remove(`cgroup:${controller}:${this.name}`);
     }
   }
 }

@@ -5,12 +5,12 @@ import { TwinError } from '../../../core/errors.ts';
 import { spawnTracked, type ResourceLedger } from '../../../core/resources.ts';
 import { killNetnsProcesses } from './resources.ts';
 import { procStat } from '../../../core/proc.ts';
-import { droppedPackets, partitionTables } from './partition-rules.ts';
-import type { Cut, HostResources, ManagedProcess, PartitionPlan, ResourceLimits, TwinBackend, TwinHost } from '../types.ts';
+import { cutNamespaces, netnsCanConnect, netnsExec, trackConnections, type NamespacedHost } from './namespaces.ts';
+import { IMAGE_COMMAND, type Cut, type HostResources, type ManagedProcess, type PartitionPlan, type ResourceLimits, type TwinBackend } from '../types.ts';
 import { HostCgroups } from './cgroups.ts';
 import { chooseSubnet } from './subnet.ts';
 
-export interface NetnsHost extends TwinHost {
+export interface NetnsHost extends NamespacedHost {
   /** Network namespace, e.g. `moat-3f9a1c-etcd-2`. */
   netns: string;
   /** Host-side veth, on the run's bridge. */
@@ -111,24 +111,18 @@ export class NetnsNetwork implements TwinBackend {
     await run('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     await run('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
-    // Conntrack on from the first packet, so that a later one-way cut can tell which side opened
-    // each connection (conntrack picking a flow up mid-stream would guess its direction).
-    const table = `moat_${this.runId}_track`;
-    this.#ledger.add({ kind: 'nft-table', netns, family: 'inet', name: table });
-    await run('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: trackingTable(table) });
+    await trackConnections(this.runId, this.#ledger, netns);
     this.hosts.set(name, { name, netns, ip, veth });
   }
 
   /** Runs a command inside a host's namespace to completion. */
   exec(hostName: string, command: string, args: readonly string[], options: { allowFailure?: boolean; input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
-    return run('ip', ['netns', 'exec', this.host(hostName).netns, command, ...args], options);
+    return netnsExec(this.host(hostName).netns, command, args, options);
   }
 
   /** Whether a TCP connection from inside `fromHost` to ip:port opens within the timeout. */
-  async canConnect(fromHost: string, ip: string, port: number, timeoutMs = 500): Promise<boolean> {
-    const seconds = (timeoutMs / 1000).toFixed(3);
-    const result = await this.exec(fromHost, 'timeout', [seconds, 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`], { allowFailure: true });
-    return result.code === 0;
+  canConnect(fromHost: string, ip: string, port: number, timeoutMs = 500): Promise<boolean> {
+    return netnsCanConnect(this.host(fromHost).netns, ip, port, timeoutMs);
   }
 
   /**
@@ -136,8 +130,9 @@ export class NetnsNetwork implements TwinBackend {
    * With `env`, that is its whole environment, handed over by the kernel and never put on a
    * command line (where any local user could read it with ps).
    */
-  spawn(hostName: string, name: string, command: string, args: readonly string[], env?: Readonly<Record<string, string>>): ManagedProcess {
+  async spawn(hostName: string, name: string, command: string, args: readonly string[], env?: Readonly<Record<string, string>>): Promise<ManagedProcess> {
     const host = this.host(hostName);
+    if (command.startsWith(IMAGE_COMMAND)) throw new TwinError(`${hostName}: ${command} is a container image; it runs on twin.backend: containers`);
     const logFile = join(this.#logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
     // detached: the twin's processes live in their own process group, so a Ctrl-C at the terminal
@@ -176,45 +171,8 @@ export class NetnsNetwork implements TwinBackend {
    * nftables drop rules in the namespaces that must drop traffic, in a table named after the run
    * and `id`, recorded in the ledger before each exists. The gateway (moat's side) is never cut.
    */
-  async cut(plan: PartitionPlan, id: string): Promise<Cut> {
-    const table = `moat_${this.runId}_${id}`;
-    const addresses = [...this.hosts.values()].map((h) => ({ name: h.name, ip: h.ip }));
-    const scripts = partitionTables(plan, addresses, table);
-    const applied: string[] = [];
-    const network = this;
-    let healing: Promise<void> | undefined;
-    const cut: Cut = {
-      hosts: scripts.map((s) => s.host),
-      heal() {
-        healing ??= (async () => {
-          const failures: string[] = [];
-          await Promise.all(applied.map(async (host) => {
-            const result = await network.exec(host, 'nft', ['delete', 'table', 'inet', table], { allowFailure: true });
-            if (result.code === 0 || /No such file or directory/.test(result.stderr)) network.#ledger.remove(`nft:${network.host(host).netns}:inet:${table}`);
-            else failures.push(`${host}: ${result.stderr.trim()}`);
-          }));
-          if (failures.length > 0) throw new TwinError(`partition tables could not be removed (${failures.join('; ')})`);
-        })();
-        return healing;
-      },
-      async droppedPackets() {
-        return Promise.all(scripts.map(async ({ host }) => {
-          const listing = await network.exec(host, 'nft', ['list', 'table', 'inet', table], { allowFailure: true });
-          return { host, packets: droppedPackets(listing.stdout) };
-        }));
-      },
-    };
-    try {
-      await Promise.all(scripts.map(async ({ host, script }) => {
-        this.#ledger.add({ kind: 'nft-table', netns: this.host(host).netns, family: 'inet', name: table });
-        applied.push(host);
-        await this.exec(host, 'nft', ['-f', '-'], { input: script });
-      }));
-    } catch (error) {
-      await cut.heal().catch(() => undefined);
-      throw new TwinError(`the cut could not be put in place: ${(error as Error).message}`, { cause: error });
-    }
-    return cut;
+  cut(plan: PartitionPlan, id: string): Promise<Cut> {
+    return cutNamespaces(this.runId, this.#ledger, this.hosts, plan, id);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -267,7 +225,7 @@ export class NetnsNetwork implements TwinBackend {
   }
 }
 
-function guardTable(table: string, bridge: string, subnet: string, gateway: string): string {
+export function guardTable(table: string, bridge: string, subnet: string, gateway: string): string {
   return [
     `table inet ${table} {`,
     // local processes: only root's sockets may reach the twin (moat is root; other users are not)
@@ -276,15 +234,6 @@ function guardTable(table: string, bridge: string, subnet: string, gateway: stri
     `  chain input { type filter hook input priority 0; policy accept; ip daddr ${gateway} iifname != { "${bridge}", "lo" } counter drop; }`,
     // nothing is routed into or out of the twin through any other interface
     `  chain forward { type filter hook forward priority 0; policy accept; ip daddr ${subnet} iifname != "${bridge}" counter drop; ip saddr ${subnet} oifname != "${bridge}" counter drop; }`,
-    `}`,
-  ].join('\n');
-}
-
-function trackingTable(table: string): string {
-  return [
-    `table inet ${table} {`,
-    `  chain prerouting { type filter hook prerouting priority -300; policy accept; ct state new counter; }`,
-    `  chain output { type filter hook output priority -300; policy accept; ct state new counter; }`,
     `}`,
   ].join('\n');
 }

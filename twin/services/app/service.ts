@@ -8,6 +8,7 @@ import { run, which } from '../../../core/exec.ts';
 import { TwinError, errorMessage } from '../../../core/errors.ts';
 import { waitFor } from '../../../core/units.ts';
 import type { ServiceSpec } from '../../../core/scenario.ts';
+import { IMAGE_COMMAND } from '../../backends/types.ts';
 import type { ScrapeTarget } from '../../../core/series.ts';
 import type { TwinBackend } from '../../backends/types.ts';
 import type { LeaderView, ServiceMember, ServiceObservation, TwinService } from '../types.ts';
@@ -132,7 +133,7 @@ export class AppService implements TwinService {
     let toxiproxy: Toxiproxy | undefined;
     if (spec.links.length > 0) {
       const server = toxiproxyServer();
-      const proxyProcess = network.spawn(host, `${spec.name}-toxiproxy`, server, ['-host', ip, '-port', String(TOXIPROXY_API_PORT)]);
+      const proxyProcess = await network.spawn(host, `${spec.name}-toxiproxy`, server, ['-host', ip, '-port', String(TOXIPROXY_API_PORT)]);
       toxiproxy = new Toxiproxy(`http://${ip}:${TOXIPROXY_API_PORT}`);
       const client = toxiproxy;
       await waitFor('toxiproxy answering', 10_000, async () => {
@@ -174,13 +175,16 @@ export class AppService implements TwinService {
       config = new EtcdConfigKey(env.LEDGER_CONFIG_KEY, etcd.map((l) => l.upstream));
       await config.write(spec.config);
       command = [await ledgerBinary()];
+    } else if (spec.image) {
+      // the user's image runs its own entrypoint; `command`, when given, is its CMD
+      command = [`${IMAGE_COMMAND}${spec.image}`, ...(spec.command ?? [])];
     } else {
       command = spec.command!;
     }
     // the whole environment: moat's own is not passed on, and `${VAR}` values are read from it here
     const environment = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env };
     const [program, ...args] = command as [string, ...string[]];
-    const member: ServiceMember = { name: host, ip, process: network.spawn(host, host, program, args, environment), args: [program, ...args], env: environment };
+    const member: ServiceMember = { name: host, ip, process: await network.spawn(host, host, program, args, environment), args: [program, ...args], env: environment };
     const service = new AppService(spec, [member], network, links, toxiproxy, config);
     await service.#waitHealthy(options.readyTimeoutMs ?? 20_000);
     return service;
@@ -230,7 +234,7 @@ export class AppService implements TwinService {
   async restartMember(name: string, timeoutMs = 20_000): Promise<void> {
     const member = this.member(name);
     const [program, ...args] = member.args as [string, ...string[]];
-    member.process = this.#network.spawn(name, name, program, args, member.env);
+    member.process = await this.#network.spawn(name, name, program, args, member.env);
     await this.#waitHealthy(timeoutMs);
   }
 

@@ -8,6 +8,10 @@ export interface AppServiceSpec {
   replicas: 1;
   app?: 'ledger';
   command?: string[];
+  /** the user's own image (containers backend): a local tag, or `build` to have moat build it */
+  image?: string;
+  /** a folder with a Dockerfile (resolved against the scenario's folder) that moat builds into `image` */
+  build?: string;
   port: number;
   health: string;
   /** extra environment; `${VAR}` is read from moat's own environment when the app starts */
@@ -30,6 +34,10 @@ export const appSchema = z.strictObject({
   /** moat's own Go service under test (twin/apps/ledger); or give `command` for your own binary */
   app: z.literal('ledger').optional(),
   command: z.array(z.string()).min(1).optional(),
+  /** your own image, loaded into the engine (`docker load`) — twin.backend: containers; `command` then overrides its CMD */
+  image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/, { error: 'expected an image reference such as registry/name:tag (local to the engine)' }).optional(),
+  /** a folder with a Dockerfile that moat builds into your image (relative to the scenario file) */
+  build: z.string().min(1).optional(),
   port: z.int().min(1).max(65535).default(8080),
   /** HTTP path that answers 2xx once the app is ready */
   health: z.string().default('/healthz'),
@@ -61,12 +69,15 @@ export const ledgerConfigPatchSchema = z.strictObject({
 
 export function buildApp(name: string, document: z.output<typeof appSchema>, check: ScenarioCheck): AppServiceSpec {
   const path = ['twin', 'services', name];
-  if ((document.app === undefined) === (document.command === undefined)) check.report(path, 'expected exactly one of app: ledger (moat\'s Go service) or command: [your binary, args...]');
+  const ownImage = document.image !== undefined || document.build !== undefined;
+  if ([document.app !== undefined, document.command !== undefined && !ownImage, ownImage].filter(Boolean).length !== 1) check.report(path, 'expected exactly one of app: ledger (moat\'s Go service), command: [your binary, args...], or image: / build: (your image, on twin.backend: containers)');
+  if (document.build !== undefined && document.image === undefined) check.report([...path, 'build'], 'build needs image: the tag moat builds the Dockerfile into');
   if (document.command?.some((part) => /[\u0000-\u001f\u007f]/.test(part))) check.report([...path, 'command'], 'expected no control characters (newlines, tabs, NUL) in the command');
   if (document.config !== undefined && document.app !== 'ledger') check.report([...path, 'config'], 'config applies to app: ledger (your own binary reads its own configuration)');
   return {
     name, kind: 'app', replicas: 1, port: document.port, health: document.health, env: document.env, links: document.links, config: document.config ?? DEFAULT_CONFIG,
     ...(document.app ? { app: document.app } : {}), ...(document.command ? { command: document.command } : {}),
+    ...(document.image ? { image: document.image } : {}), ...(document.build ? { build: check.file(document.build, [...path, 'build']) ?? document.build } : {}),
   };
 }
 

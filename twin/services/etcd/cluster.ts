@@ -51,7 +51,7 @@ export class EtcdCluster implements TwinService {
     const member = this.member(name);
     const exit = await Promise.race([member.process.exited, Promise.resolve(undefined)]);
     if (exit === undefined) throw new TwinError(`${name} is still running (pid ${member.process.pid}); stop it before a restart`);
-    member.process = this.#network.spawn(name, name, 'etcd', member.args);
+    member.process = await this.#network.spawn(name, name, 'etcd', member.args);
     let last = 'no answer yet';
     await waitFor(`${name} healthy after its restart`, timeoutMs, async () => {
       try {
@@ -71,7 +71,7 @@ export class EtcdCluster implements TwinService {
     const { spec, backend: network, dataDir, runId } = options;
     const names = memberNames(spec);
     const initialCluster = names.map((name) => `${name}=http://${network.host(name).ip}:${ETCD_PEER_PORT}`).join(',');
-    const members = names.map((name): EtcdMember => {
+    const members = await Promise.all(names.map(async (name): Promise<EtcdMember> => {
       const ip = network.host(name).ip;
       const memberDir = join(dataDir, name);
       mkdirSync(memberDir, { recursive: true });
@@ -92,9 +92,9 @@ export class EtcdCluster implements TwinService {
         '--metrics', 'extensive',
         ...(spec.preVote ? ['--pre-vote'] : []),
       ];
-      const process = network.spawn(name, name, 'etcd', args);
+      const process = await network.spawn(name, name, 'etcd', args);
       return { name, ip, clientUrl: `http://${ip}:${ETCD_CLIENT_PORT}`, process, args };
-    });
+    }));
     const cluster = new EtcdCluster(spec, members, network);
     await cluster.waitReady(options.readyTimeoutMs ?? 15_000);
     return cluster;

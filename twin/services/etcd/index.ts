@@ -15,6 +15,7 @@ export const etcdService: ServiceKind<EtcdServiceSpec, import('zod').output<type
   describe: (spec) => `heartbeat ${spec.heartbeatMs} ms, election ${spec.electionMs} ms${spec.preVote ? ', pre-vote' : ''}`,
   start: (spec, context) => EtcdCluster.start({ spec, backend: context.backend, dataDir: context.dataDir, runId: context.runId, ...(context.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: context.readyTimeoutMs }) }),
   processName: () => 'etcd',
+  images: async () => [{ name: 'etcd', programs: ['etcd'], files: [] }],
   // Debian's etcd is a stripped Go binary: the Go probes find their functions through .gopclntab
   async goBinaries() {
     const path = await which('etcd');

@@ -212,15 +212,15 @@ export class KafkaCluster implements TwinService {
       const result = await run('java', ['-Xmx128m', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${LOG4J}`, '-cp', install.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', m.properties], { allowFailure: true, timeoutMs: 60_000 });
       if (result.code !== 0) throw new TwinError(`could not format Kafka storage for ${m.name}: ${(result.stderr || result.stdout).trim().slice(0, 1500)}`);
     }));
-    const members = prepared.map((m): ServiceMember => {
+    const members = await Promise.all(prepared.map(async (m): Promise<ServiceMember> => {
       const args = [
         // small, steady JVMs: three brokers share the machine with the load and moat
         `-Xms${Math.min(256, spec.heapMb)}m`, `-Xmx${spec.heapMb}m`, '-XX:+UseSerialGC', '-XX:ActiveProcessorCount=1', '-XX:TieredStopAtLevel=1', '-XX:+ExitOnOutOfMemoryError',
         '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${LOG4J}`, `-Dmoat.run=moat-${runId}`,
         '-cp', install.classpath, 'kafka.Kafka', m.properties,
       ];
-      return { name: m.name, ip: m.ip, process: network.spawn(m.name, m.name, 'java', args), args };
-    });
+      return { name: m.name, ip: m.ip, process: await network.spawn(m.name, m.name, 'java', args), args };
+    }));
     const admin = new KafkaAdmin(install, members.map((m) => `${m.ip}:${KAFKA_PORT}`).join(','), options.ledger, join(options.logDir, `${spec.name}-admin.log`), `${spec.name}-admin`, runId);
     const cluster = new KafkaCluster(spec, members, network, admin, install);
     try {
@@ -335,7 +335,7 @@ export class KafkaCluster implements TwinService {
     const member = this.member(name);
     const exit = await Promise.race([member.process.exited, Promise.resolve(undefined)]);
     if (exit === undefined) throw new TwinError(`${name} is still running (pid ${member.process.pid}); stop it before a restart`);
-    member.process = this.#network.spawn(name, name, 'java', member.args);
+    member.process = await this.#network.spawn(name, name, 'java', member.args);
     let last = 'not registered yet';
     await waitFor(`${name} registered after its restart`, timeoutMs, async () => {
       const died = await Promise.race([member.process.exited, Promise.resolve(undefined)]);

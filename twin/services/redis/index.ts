@@ -14,6 +14,7 @@ export const redisService: ServiceKind<RedisServiceSpec, import('zod').output<ty
   describe: () => 'redis-server, no persistence',
   start: (spec, context) => RedisService.start({ spec, backend: context.backend, ...(context.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: context.readyTimeoutMs }) }),
   processName: () => 'redis-server',
+  images: async () => [{ name: 'redis', programs: ['redis-server'], files: [] }],
   versions: async () => ({ redis: await programVersion('redis-server', ['--version'], /v=(\S+)/) }),
   keySeries: [],
   scrapedByDefault: false,

@@ -30,7 +30,7 @@ export class RedisService implements TwinService {
     const name = `${spec.name}-1`;
     const ip = network.host(name).ip;
     const args = ['--bind', ip, '127.0.0.1', '--port', String(REDIS_PORT), '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--daemonize', 'no', '--maxclients', '10000'];
-    const member: ServiceMember = { name, ip, process: network.spawn(name, name, 'redis-server', args), args };
+    const member: ServiceMember = { name, ip, process: await network.spawn(name, name, 'redis-server', args), args };
     const service = new RedisService(spec, [member], network);
     await service.#waitHealthy(name, options.readyTimeoutMs ?? 10_000);
     return service;
@@ -62,7 +62,7 @@ export class RedisService implements TwinService {
 
   async restartMember(name: string, timeoutMs = 10_000): Promise<void> {
     const member = this.member(name);
-    member.process = this.#network.spawn(name, name, 'redis-server', member.args);
+    member.process = await this.#network.spawn(name, name, 'redis-server', member.args);
     await this.#waitHealthy(name, timeoutMs);
   }
 
