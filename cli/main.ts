@@ -1,3 +1,4 @@
+import type { TwinBackendName } from '../core/scenario.ts';
 import { parseArgs } from 'node:util';
 import { writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,8 +27,8 @@ export const EXIT = { ok: 0, failed: 1, invalid: 2, runFailed: 3 } as const;
 const USAGE = `moat - chaos runs on a digital twin, scored against exact fault ground truth
 
 usage:
-  moat run <scenario.yaml> [--out DIR] [--seed N] [--dry-run] [--cleanup-stale] [--json] [--allow-outside-paths]
-  moat gate <scenario.yaml>... [--junit FILE] [--out DIR] [--seed N] [--repeat N] [--cleanup-stale] [--allow-outside-paths]
+  moat run <scenario.yaml> [--out DIR] [--seed N] [--backend netns|containers] [--dry-run] [--cleanup-stale] [--json] [--allow-outside-paths]
+  moat gate <scenario.yaml>... [--junit FILE] [--out DIR] [--seed N] [--repeat N] [--backend netns|containers] [--cleanup-stale] [--allow-outside-paths]
   moat validate <scenario.yaml|x.schedule.yaml>... [--allow-outside-paths]
   moat report <run-dir> [--markdown]
   moat bundle <run-dir> [--out FILE.tar.gz]
@@ -112,6 +113,7 @@ async function runCommand(args: string[]): Promise<number> {
       'cleanup-stale': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'allow-outside-paths': { type: 'boolean', default: false },
+      backend: { type: 'string' },
     },
   });
   if (positionals.length !== 1) {
@@ -120,7 +122,7 @@ async function runCommand(args: string[]): Promise<number> {
   }
   const file = positionals[0]!;
   const seed = parseSeed(values.seed);
-  const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'] });
+  const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'], ...backendOption(values.backend) });
   if (values['dry-run']) {
     process.stdout.write(`plan for ${scenario.name} (seed ${seed ?? scenario.seed ?? 'drawn at start'}, ${formatMs(runLengthMs(scenario))} observed):\n`);
     for (const line of describePlan(scenario)) process.stdout.write(`  - ${line}\n`);
@@ -153,6 +155,13 @@ async function runAndReport(file: string, scenario: Awaited<ReturnType<typeof lo
   return journal;
 }
 
+/** `--backend netns|containers`: the twin's backend, whatever the scenario file says. */
+function backendOption(text: string | undefined): { backend?: TwinBackendName } {
+  if (text === undefined) return {};
+  if (text !== 'netns' && text !== 'containers') throw new UsageError(`--backend expects netns or containers, saw ${JSON.stringify(text)}`);
+  return { backend: text };
+}
+
 function parseSeed(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const seed = Number(text);
@@ -174,6 +183,7 @@ async function gateCommand(args: string[]): Promise<number> {
       'cleanup-stale': { type: 'boolean', default: false },
       'allow-outside-paths': { type: 'boolean', default: false },
       repeat: { type: 'string' },
+      backend: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('moat gate: expected one or more scenario files');
@@ -185,7 +195,7 @@ async function gateCommand(args: string[]): Promise<number> {
   const invalid: string[] = [];
   for (const file of positionals) {
     try {
-      const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'] });
+      const scenario = await loadScenarioFile(file, { allowOutsidePaths: values['allow-outside-paths'], ...backendOption(values.backend) });
       checkEnvironment(scenario, file);
       if (scenario.gates.length === 0) invalid.push(`${file}: no gates: a gate run needs at least one`);
       scenarios.push({ file, scenario });

@@ -28,6 +28,14 @@ function moatLeftovers(): Set<string> {
   } catch {
     // without iproute2 there are no namespaces to leave behind
   }
+  // containers and networks of the containers backend (labelled with their run id)
+  for (const [what, args] of [['container', ['ps', '-a', '--filter', 'label=moat.run', '--format', '{{.Names}}']], ['network', ['network', 'ls', '--filter', 'label=moat.run', '--format', '{{.Name}}']]] as const) {
+    try {
+      for (const name of execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 }).split('\n')) if (name) found.add(`${what} ${name}`);
+    } catch {
+      // no engine: nothing of the kind to leave behind
+    }
+  }
   return found;
 }
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../core/testing.ts';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { startMoat, type Started } from './testing/moat-cli.ts';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_PHASES, type Journal } from '../core/journal.ts';
@@ -18,33 +19,6 @@ baseline: { warmup: 3s }
 faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 3s, duration: 120s }]
 recovery: 2s
 `;
-
-interface Started {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<number | null>;
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
-}
-
-function startMoat(args: string[], env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => stdout.push(d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child, stdout, stderr, exited,
-    async waitFor(pattern, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(stderr.join(''))) {
-        if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms; stderr: ${stderr.join('')}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-  };
-}
 
 function leftovers(runId: string): { netns: string[]; links: string[]; processes: string[] } {
   const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`moat-${runId}-`));

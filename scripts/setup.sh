@@ -3,8 +3,9 @@
 # Debian packages of the twin (etcd, nftables, iproute2, Java 17 and Maven for Kafka), the Kafka
 # jars (scripts/install-kafka.sh, cached in ~/.cache/moat), and what the report tests use
 # (chromium to render the HTML report, libxml2-utils to check JUnit against its schema),
-# Prometheus and Alertmanager for scenarios' alert rules (their daemons are not started), and
-# bpftrace with tracefs mounted for the eBPF probes. Idempotent: a second run changes nothing.
+# Prometheus and Alertmanager for scenarios' alert rules (their daemons are not started),
+# bpftrace with tracefs mounted for the eBPF probes, and Docker's engine (docker.io, started) with
+# debootstrap for the containers backend. Idempotent: a second run changes nothing.
 # Packages come from the machine's own apt and npm configuration; no mirror is named here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace [java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless [mvn]=maven [redis-server]=redis-server [prometheus]=prometheus [promtool]=prometheus [prometheus-alertmanager]=prometheus-alertmanager )
+declare -A package_for=( [etcd]=etcd-server [etcdctl]=etcd-client [nft]=nftables [ip]=iproute2 [ps]=procps [timeout]=coreutils [xmllint]=libxml2-utils [chromium]=chromium [bpftrace]=bpftrace [java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless [mvn]=maven [redis-server]=redis-server [prometheus]=prometheus [promtool]=prometheus [prometheus-alertmanager]=prometheus-alertmanager [dockerd]=docker.io [debootstrap]=debootstrap )
 missing=()
 for program in "${!package_for[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${package_for[$program]}")
@@ -44,6 +45,16 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: moat needs root for network namespaces and nftables (try sudo)" >&2
   exit 1
+fi
+
+# The containers backend (twin.backend: containers) drives Docker's engine. Started here when it is
+# not running, with no default bridge (nothing of moat's may reach outside: its twins use internal
+# networks it makes per run) and without turning on IP forwarding.
+if ! docker info >/dev/null 2>&1; then
+  echo "setup: starting the Docker engine (log: /var/log/moat-dockerd.log)" >&2
+  setsid nohup dockerd --bridge=none --ip-forward=false >>/var/log/moat-dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || echo "setup: the Docker engine did not start (see /var/log/moat-dockerd.log); containers twins will fail" >&2
 fi
 
 # Apache Kafka for Kafka twins: jars from Maven Central, cached outside the repository.

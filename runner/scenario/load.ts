@@ -6,7 +6,7 @@ import { parseCpuMillis, parseDurationMs, parseMemoryBytes, parseRatePerSec } fr
 import { parsePassRate, parseSelector, parseThreshold } from '../../core/thresholds.ts';
 import { isInside, readRegularFile } from '../../core/files.ts';
 import { readSeriesImport } from '../../core/series-import.ts';
-import { memberNames, type AlertRule, type AlertsSpec, type BaselineSources, type DetectorKindName, type FaultSpec, type FaultTypeName, type GateSpec, type LoadKindName, type LoadSpec, type Scenario, type ScenarioCheck, type ServiceKindName, type ServiceSpec, type TargetSpec, type ResourceLimits } from '../../core/scenario.ts';
+import { memberNames, type AlertRule, type AlertsSpec, type BaselineSources, type DetectorKindName, type FaultSpec, type FaultTypeName, type GateSpec, type LoadKindName, type LoadSpec, type Scenario, type ScenarioCheck, type ServiceKindName, type ServiceSpec, type TargetSpec, type ResourceLimits, type TwinBackendName } from '../../core/scenario.ts';
 import { SERVICE_KINDS, serviceKindOf } from '../../twin/index.ts';
 import { LOAD_KINDS, buildExecutor } from '../../load/index.ts';
 import { FAULT_TYPES } from '../../injectors/index.ts';
@@ -33,6 +33,8 @@ export interface ParseOptions {
    * set (`--allow-outside-paths`): a scenario from elsewhere must not make moat read any file.
    */
   allowOutsidePaths?: boolean;
+  /** runs the twin on this backend whatever the file says (`--backend`): the same scenario on netns or containers */
+  backend?: TwinBackendName;
 }
 
 /** Reads, parses and validates a scenario file. Throws InvalidScenarioError listing every problem. */
@@ -341,7 +343,8 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
   const intervalMs = check.duration(document.observe.interval, ['observe', 'interval']);
   const alerts = document.alerts ? buildAlerts(document.alerts, intervalMs, faults, check) : undefined;
   // members that get cgroups: limits declared, or a fault that changes them
-  if (document.twin.backend !== 'containers') {
+  const backend = options.backend ?? document.twin.backend;
+  if (backend !== 'containers') {
     for (const spec of services) {
       if (spec.kind === 'app' && spec.image) report(['twin', 'services', spec.name, spec.build ? 'build' : 'image'], 'an image runs on twin.backend: containers (this twin is netns)');
     }
@@ -352,7 +355,7 @@ function buildScenario(document: ScenarioDocument, report: Report, baseDir: stri
     ...(document.description === undefined ? {} : { description: document.description }),
     ...(alerts ? { alerts } : {}),
     ...(document.seed === undefined ? {} : { seed: document.seed }),
-    twin: { backend: document.twin.backend, services, ...(limited.length > 0 ? { limited } : {}) },
+    twin: { backend, services, ...(limited.length > 0 ? { limited } : {}) },
     load,
     observe: { intervalMs, prometheus, bpf },
     baseline: { warmupMs, detectors, ...(document.baseline.series ? { series: document.baseline.series } : {}), sources: baselineSources(document.baseline, baseDir, check) },
