@@ -2,7 +2,8 @@
 // seeded random etcd member, 1 s each, 1.5 s apart. Prints |applied - scheduled| and heal latency
 // |healed - (applied + duration)|, p50 and p99, against the 50 ms target, and the raw time an
 // nftables apply and heal take (which the run loop's actuation lead compensates).
-// Run: node bench/injection-precision.ts [N]
+// With a backend (netns, the default, or containers) the same runs on that twin.
+// Run: node bench/injection-precision.ts [N] [netns|containers]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +11,11 @@ import { parseScenario, runScenario } from '../runner/index.ts';
 import { percentile, report } from './lib.ts';
 
 const count = Number(process.argv[2] ?? 50);
+const backend = process.argv[3] === 'containers' ? 'containers' : 'netns';
 const faults = Array.from({ length: count }, (_, i) => `  - { id: cut-${i + 1}, type: partition, mode: isolate, target: etcd.random, at: ${5000 + i * 1500}ms, duration: 1s }`).join('\n');
 const scenario = parseScenario(`name: injection-precision
 seed: 11
-twin: { services: { etcd: { kind: etcd, replicas: 3 } } }
+twin: { backend: ${backend}, services: { etcd: { kind: etcd, replicas: 3 } } }
 load: [{ name: kv, kind: etcd-kv, target: etcd, rate: 100/s }]
 baseline: { warmup: 5s }
 faults:
@@ -26,7 +28,7 @@ if (journal.status !== 'completed') throw new Error(`run ${journal.status}: ${jo
 const applyLag = journal.faults.map((f) => Math.abs(f.appliedAt! - f.scheduledAt));
 const healLag = journal.faults.map((f) => Math.abs(f.healedAt! - (f.appliedAt! + 1000)));
 const verified = journal.faults.filter((f) => f.verified.ok).length;
-process.stdout.write(`${journal.faults.length} injections, ${verified} verified\n`);
+process.stdout.write(`${backend}: ${journal.faults.length} injections, ${verified} verified\n`);
 report([
   { name: '|applied - scheduled| p50', measured: percentile(applyLag, 50), unit: 'ms' },
   { name: '|applied - scheduled| p99', measured: percentile(applyLag, 99), target: 50, unit: 'ms' },
