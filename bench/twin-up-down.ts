@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { median, report, benchLedger, peakRssMiB } from './lib.ts';
 import { timeUpDown } from './lib-twin.ts';
-import { baseImage, kindImage } from '../twin/backends/containers/images.ts';
+import { baseImage, kindImage } from '../twin/index.ts';
 
 const runs = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 5);
 const cold = process.argv.includes('--cold');

@@ -1,5 +1,5 @@
 import { errorMessage } from '../core/errors.ts';
-import { kafkaInstall, toxiproxyServer } from '../twin/index.ts';
+import { engineReport, kafkaInstall, toxiproxyServer } from '../twin/index.ts';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { goFunctions } from '../bpf/index.ts';
 import { run, which } from '../core/exec.ts';
@@ -49,7 +49,6 @@ export async function doctor(): Promise<number> {
     add('toxiproxy', false, errorMessage(error), false);
   }
   // the containers backend: Docker's engine (scripts/setup.sh installs docker.io and starts it)
-  const { engineReport } = await import('../twin/backends/containers/engine.ts');
   const engine = await engineReport();
   add('docker engine', !('error' in engine), 'error' in engine ? `${engine.error} (twin.backend: containers needs it)` : `Docker ${engine.version}, storage ${engine.storageDriver}, cgroups ${engine.cgroup}, ${engine.images} moat image(s) cached (twin.backend: containers)`, false);
   add('debootstrap', (await which('debootstrap')) !== undefined, (await which('debootstrap')) ? 'builds the containers backend\'s base image from apt\'s own sources' : 'missing (apt-get install debootstrap): the containers backend builds its base image with it', false);

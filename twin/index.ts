@@ -19,6 +19,8 @@ export { AppService, APP_METRICS, TOXIPROXY_VERSION, envReferences, resolveEnv, 
 export type { LeaderView, MemberView, TwinService, ServiceMember, ServiceKind, ServiceObservation, ServiceStartContext } from './services/types.ts';
 export type { TwinBackend, TwinHost, ManagedProcess, ProcessState, PartitionPlan, Cut, HostResources, ResourceLimits, ResourceUsage } from './backends/types.ts';
 export { resolveTarget, type ResolvedTarget } from './targets.ts';
+export { baseImage, kindImage, twinImages, aptSource } from './backends/containers/images.ts';
+export { engineReport } from './backends/containers/engine.ts';
 
 /** How `moat cleanup` checks and undoes each kind of resource a twin's run records. */
 export const RESOURCE_HANDLERS: ResourceHandlers = {

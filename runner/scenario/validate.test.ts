@@ -242,7 +242,7 @@ const cases: { name: string; text: string; expected: string[] }[] = [
       + '  - { id: p2, type: config, app: ledger, set: { memoryLimitMiB: 1, breaker: { errorRate: 2 } }, at: 20s, duration: 5s }\n',
     expected: [
       '13 faults[1].set.breaker.timeout: unknown key "timeout"',
-      '14 faults[2].set.memoryLimitMiB: expected at least 16, saw number 1',
+      '14 faults[2].set.memoryLimitMiB: expected 0 (no limit) or at least 16, saw number 1',
       '14 faults[2].set.breaker.errorRate: expected at most 1, saw number 2',
     ],
   },
@@ -250,10 +250,19 @@ const cases: { name: string; text: string; expected: string[] }[] = [
     name: 'apps: both app and command, a link to nothing, a ledger without etcd, an http load on etcd',
     text: LEDGER.replace('{ kind: app, app: ledger, links: [redis, etcd] }', '{ kind: app, app: ledger, command: [./svc], links: [redis, cache] }').replace('kind: http, target: ledger', 'kind: http, target: etcd'),
     expected: [
-      '6 twin.services.ledger: expected exactly one of app: ledger (moat\'s Go service) or command: [your binary, args...]',
+      '6 twin.services.ledger: expected exactly one of app: ledger (moat\'s Go service), command: [your binary, args...], or image: / build: (your image, on twin.backend: containers)',
       '6 twin.services.ledger.links[1]: expected a service of the twin (etcd, redis), saw "cache"',
       '6 twin.services.ledger.links: the ledger app needs a link to a redis service and to an etcd service (it stores balances in Redis and reads its config from etcd), saw [redis, cache]',
       '8 load[0].target: an http load needs an app service, and etcd is etcd',
+    ],
+  },
+  {
+    name: "a user's image on a netns twin, and a build without the image's tag",
+    text: LEDGER.replace('{ kind: app, app: ledger, links: [redis, etcd] }', '{ kind: app, image: "shop:1", links: [redis, etcd] }')
+      .replace('    redis: { kind: redis }', '    redis: { kind: redis }\n    other: { kind: app, build: ./shop }'),
+    expected: [
+      '6 twin.services.other.build: build needs image: the tag moat builds the Dockerfile into',
+      '7 twin.services.ledger.image: an image runs on twin.backend: containers (this twin is netns)',
     ],
   },
   {

@@ -18,7 +18,7 @@ export interface AppServiceSpec {
   env: Record<string, string>;
   links: string[];
   /** the ledger's config, written to etcd */
-  config: { memoryLimitMiB: number; breaker: { errorRate: number; timeoutMs: number; sleepWindowMs: number; minRequests: number } };
+  config: { memoryLimitMiB: number; receiptsMiB?: number; breaker: { errorRate: number; timeoutMs: number; sleepWindowMs: number; minRequests: number } };
 }
 
 declare module '../../../core/scenario.ts' {
@@ -44,9 +44,14 @@ export const appSchema = z.strictObject({
   env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected an environment variable name' }), z.string()).default({}),
   /** services the app talks to; each link goes through Toxiproxy, where toxics act */
   links: z.array(z.string()).default([]),
-  /** ledger: written to etcd before it starts (memoryLimitMiB, breaker: errorRate, timeoutMs, sleepWindowMs, minRequests) */
+  /**
+   * ledger: written to etcd before it starts. memoryLimitMiB binds Go's GC to a soft limit
+   * (SetMemoryLimit; 0: off), receiptsMiB keeps that much of the last transfers' receipts in memory
+   * (a working set that grows with traffic), breaker: errorRate, timeoutMs, sleepWindowMs, minRequests
+   */
   config: z.strictObject({
-    memoryLimitMiB: z.int().min(16).default(256),
+    memoryLimitMiB: z.int().refine((v) => v === 0 || v >= 16, { error: 'expected 0 (no limit) or at least 16' }).default(256),
+    receiptsMiB: z.int().min(0).max(4096).default(0),
     breaker: z.strictObject({
       errorRate: z.number().gt(0).max(1).default(0.3),
       timeoutMs: z.int().min(1).default(200),
@@ -58,7 +63,8 @@ export const appSchema = z.strictObject({
 
 /** A change to the ledger's config (a `config` fault): any of its fields, each checked as the service's own config is. */
 export const ledgerConfigPatchSchema = z.strictObject({
-  memoryLimitMiB: z.int().min(16).optional(),
+  memoryLimitMiB: z.int().refine((v) => v === 0 || v >= 16, { error: 'expected 0 (no limit) or at least 16' }).optional(),
+  receiptsMiB: z.int().min(0).max(4096).optional(),
   breaker: z.strictObject({
     errorRate: z.number().gt(0).max(1).optional(),
     timeoutMs: z.int().min(1).optional(),

@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../../../core/testing.ts';
-import type { Journal } from '../../../core/journal.ts';
-import { ResourceLedger } from '../../../core/resources.ts';
-import { startMoat } from '../../../runner/testing/moat-cli.ts';
-import { ledgerBinary } from '../../services/app/service.ts';
-import { baseImage } from './images.ts';
+import { tempDir } from '../core/testing.ts';
+import type { Journal } from '../core/journal.ts';
+import { ResourceLedger } from '../core/resources.ts';
+import { startMoat } from './testing/moat-cli.ts';
+import { baseImage, ledgerBinary } from '../twin/index.ts';
 
 /**
  * The containers backend with real Docker: the library's scenario files run unchanged on both
@@ -17,7 +16,7 @@ import { baseImage } from './images.ts';
  * test with a toxic on its link and a memory squeeze. The images are built on first use and then
  * taken from the engine's cache.
  */
-const root = new URL('../../..', import.meta.url).pathname;
+const root = new URL('..', import.meta.url).pathname;
 
 function docker(args: string[]): string[] {
   return execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
