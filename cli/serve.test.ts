@@ -146,7 +146,7 @@ schedules:
   assert.match(validated.stderr, /drills\.schedule\.yaml:4 schedules\[0\]\.cron: not a cron expression croner accepts/);
 });
 
-test('the library schedule validates and runs 28 drills in a day, one at a time, with nothing skipped', async (t) => {
+test('the library schedule validates and runs 29 drills in a day, one at a time, with nothing skipped', async (t) => {
   const schedule = await loadScheduleFile(new URL('../scenarios/library.schedule.yaml', import.meta.url).pathname);
   const dir = tempDir(t, 'library-schedule');
   const history = History.open(join(dir, 'history.db'));
@@ -173,7 +173,7 @@ test('the library schedule validates and runs 28 drills in a day, one at a time,
   const rows = history.db.prepare("SELECT schedule, state, COUNT(*) AS n FROM queue WHERE due_at >= '2026-12-07' AND due_at < '2026-12-08' GROUP BY schedule, state ORDER BY schedule").all() as { schedule: string; state: string; n: number }[];
   assert.deepEqual(rows.map((r) => ({ ...r })), [
     { schedule: 'hourly-leader-isolation', state: 'done', n: 7 },
-    { schedule: 'nightly-library', state: 'done', n: 21 },
+    { schedule: 'nightly-library', state: 'done', n: 22 },
   ]);
   assert.equal(overlapped, false, 'two runs overlapped');
   // every scenario of the library is drilled once a night

@@ -152,18 +152,14 @@ async function containersBackend(twin: Scenario['twin'], options: TwinOptions, h
 
 /** A user's image must be in the engine (docker load), or built here from its Dockerfile folder. */
 async function userImages(twin: Scenario['twin'], options: TwinOptions): Promise<void> {
-  const { engine, testcontainers } = await import('./backends/containers/engine.ts');
+  const { engine } = await import('./backends/containers/engine.ts');
+  const { buildImage } = await import('./backends/containers/images.ts');
   const docker = (await engine()).container.dockerode;
   for (const spec of twin.services) {
     if (spec.kind !== 'app' || !spec.image) continue;
     if (spec.build) {
       options.log?.(`building ${spec.image} from ${spec.build}`);
-      const { GenericContainer } = await testcontainers();
-      try {
-        await GenericContainer.fromDockerfile(spec.build).build(spec.image, { deleteOnExit: false });
-      } catch (error) {
-        throw new TwinError(`could not build ${spec.image} from ${spec.build}: ${errorMessage(error)}`, { cause: error });
-      }
+      await buildImage(spec.build, spec.image, `${spec.name}'s image from ${spec.build}`);
     }
     try {
       await docker.getImage(spec.image).inspect();

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { run } from '../../../core/exec.ts';
 import { TwinError, errorMessage } from '../../../core/errors.ts';
 import type { ResourceLedger } from '../../../core/resources.ts';
-import { engine, IMAGE_LABEL, testcontainers } from './engine.ts';
+import { engine, IMAGE_LABEL } from './engine.ts';
 import type { ImageRecipe } from '../types.ts';
 
 /**
@@ -102,6 +102,36 @@ export async function baseImage(ledger: ResourceLedger, log: (line: string) => v
   return { tag, built: true, ms: performance.now() - started };
 }
 
+/**
+ * Builds a Dockerfile folder into `tag` through the engine (testcontainers' dockerode), and says
+ * what the build said when it fails. (testcontainers' own builder would start its reaper's lock
+ * file in the temp folder, and its client does not report build errors.)
+ */
+export async function buildImage(context: string, tag: string, what: string): Promise<void> {
+  const docker = (await engine()).container.dockerode;
+  const files: string[] = [];
+  const walk = (relative: string) => {
+    for (const entry of readdirSync(join(context, relative), { withFileTypes: true })) {
+      const path = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk('');
+  let output: { error?: string; stream?: string }[];
+  try {
+    const stream = await docker.buildImage({ context, src: files }, { t: tag, rm: true, forcerm: true });
+    output = await new Promise((resolve, reject) => docker.modem.followProgress(stream, (error: Error | null, result: { error?: string; stream?: string }[]) => (error ? reject(error) : resolve(result))));
+  } catch (error) {
+    throw new TwinError(`could not build ${what} (${tag}): ${errorMessage(error)}`, { cause: error });
+  }
+  const failed = output.find((o) => o.error);
+  if (failed || !(await imageExists(tag))) {
+    const tail = output.map((o) => o.stream ?? '').join('').trim().split('\n').slice(-8).join('\n');
+    throw new TwinError(`could not build ${what} (${tag}): ${failed?.error ?? 'the engine made no image'}${tail ? `\n${tail}` : ''}`);
+  }
+}
+
 /** What a recipe's files are, for the tag: path, size and modification time of every file. */
 function fingerprint(paths: readonly string[]): string {
   const hash = createHash('sha256');
@@ -145,12 +175,7 @@ export async function kindImage(recipe: ImageRecipe, base: string, ledger: Resou
     }
     writeFileSync(join(context, 'Dockerfile'), [`FROM ${base}`, ...(recipe.files.length > 0 ? ['COPY root/ /'] : []), `LABEL ${IMAGE_LABEL}=${recipe.name}`, ''].join('\n'));
     log(`building the ${recipe.name} image ${tag} on ${base}`);
-    const { GenericContainer } = await testcontainers();
-    try {
-      await GenericContainer.fromDockerfile(context).build(tag, { deleteOnExit: false });
-    } catch (error) {
-      throw new TwinError(`could not build the ${recipe.name} image: ${errorMessage(error)}`, { cause: error });
-    }
+    await buildImage(context, tag, `the ${recipe.name} image`);
   } finally {
     rmSync(context, { recursive: true, force: true });
     handle.remove();
