@@ -53,12 +53,16 @@ export async function cutNamespaces(runId: string, ledger: ResourceLedger, hosts
   };
   const applied: string[] = [];
   let healing: Promise<void> | undefined;
+  // the counters as they stood when the rules went: a fault shorter than its verification is read after its heal
+  const atHeal = new Map<string, number>();
+  const count = async (host: string) => droppedPackets((await netnsExec(netnsOf(host), 'nft', ['list', 'table', 'inet', table], { allowFailure: true })).stdout);
   const cut: Cut = {
     hosts: scripts.map((s) => s.host),
     heal() {
       healing ??= (async () => {
         const failures: string[] = [];
         await Promise.all(applied.map(async (host) => {
+          atHeal.set(host, await count(host));
           const result = await netnsExec(netnsOf(host), 'nft', ['delete', 'table', 'inet', table], { allowFailure: true });
           if (result.code === 0 || /No such file or directory/.test(result.stderr)) ledger.remove(`nft:${netnsOf(host)}:inet:${table}`);
           else failures.push(`${host}: ${result.stderr.trim()}`);
@@ -68,10 +72,7 @@ export async function cutNamespaces(runId: string, ledger: ResourceLedger, hosts
       return healing;
     },
     async droppedPackets() {
-      return Promise.all(scripts.map(async ({ host }) => {
-        const listing = await netnsExec(netnsOf(host), 'nft', ['list', 'table', 'inet', table], { allowFailure: true });
-        return { host, packets: droppedPackets(listing.stdout) };
-      }));
+      return Promise.all(scripts.map(async ({ host }) => ({ host, packets: atHeal.get(host) ?? (await count(host)) })));
     },
   };
   try {
