@@ -25,15 +25,16 @@ const library = new URL('../scenarios/', import.meta.url).pathname;
 
 test("every library scenario exports to a Workflow that Chaos Mesh's own schemas accept, each chaos in its kind's schema too", async () => {
   const workflowSchema = crds.get('Workflow')!;
-  assert.ok(workflowSchema && crds.get('NetworkChaos') && crds.get('PodChaos'));
+  assert.ok(workflowSchema && crds.get('NetworkChaos') && crds.get('PodChaos') && crds.get('StressChaos'));
   let exported = 0;
+  let stress = 0;
   for (const file of readdirSync(library).filter((f) => f.endsWith('.yaml') && !f.endsWith('.schedule.yaml')).sort()) {
     const scenario = await loadScenarioFile(join(library, file));
     const { workflow, skipped } = exportChaosMesh(scenario, options);
     assert.deepEqual(validate(workflow, workflowSchema), [], file);
     const templates = (workflow.spec as { templates: Record<string, unknown>[] }).templates;
     for (const template of templates) {
-      for (const kind of ['NetworkChaos', 'PodChaos']) {
+      for (const kind of ['NetworkChaos', 'PodChaos', 'StressChaos']) {
         const spec = template[kind[0]!.toLowerCase() + kind.slice(1)];
         if (spec) assert.deepEqual(validate(spec, crds.get(kind)!.properties!.spec!, `${file} ${String(template.name)}`), []);
       }
@@ -42,8 +43,10 @@ test("every library scenario exports to a Workflow that Chaos Mesh's own schemas
     // every fault is either exported or listed with its reason
     assert.equal(chaos + skipped.length, scenario.faults.length, file);
     exported += chaos;
+    stress += templates.filter((t) => t.templateType === 'StressChaos').length;
   }
   assert.ok(exported >= 15, `${exported} faults exported`);
+  assert.ok(stress >= 2, 'the memory-limit scenario\'s squeezes are StressChaos');
 });
 
 test('a leader isolation becomes a timed partition of one pod from its service; a latency toxic, a delay from the app to the service', () => {

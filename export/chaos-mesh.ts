@@ -77,7 +77,7 @@ interface Context {
 }
 
 /** One fault as a Chaos Mesh chaos kind and its spec (no duration: the Workflow's deadline is the duration). */
-function chaosOf(fault: FaultSpec, context: Context): { kind: 'NetworkChaos' | 'PodChaos'; spec: Record<string, unknown> } | undefined {
+function chaosOf(fault: FaultSpec, context: Context): { kind: 'NetworkChaos' | 'PodChaos' | 'StressChaos'; spec: Record<string, unknown> } | undefined {
   const { byService, pick, approximated, skipped } = context;
   switch (fault.type) {
     case 'partition': {
@@ -135,10 +135,31 @@ function chaosOf(fault: FaultSpec, context: Context): { kind: 'NetworkChaos' | '
     case 'config':
       skipped.push({ id: fault.id, reason: 'a config push writes the app\'s config key in etcd; Chaos Mesh has no such action' });
       return undefined;
-    case 'cpu-throttle':
-    case 'memory-squeeze':
-      skipped.push({ id: fault.id, reason: 'a lowered limit is a change to the pod\'s resources (an in-place resize), not a Chaos Mesh action; StressChaos adds load instead, which is another fault' });
-      return undefined;
+    case 'cpu-throttle': {
+      // a lowered quota is an in-place resize, not a Chaos Mesh action; a StressChaos that burns
+      // the difference inside the pod leaves the service about the throttled share
+      const limit = context.serviceOf.get(fault.target.service)?.resources?.cpuMillis;
+      if (limit === undefined) {
+        skipped.push({ id: fault.id, reason: `${fault.target.service} has no CPU limit to stress against: a StressChaos takes CPU from the pod's limit, and without one it only adds load` });
+        return undefined;
+      }
+      const victim = pick(fault.target, fault.id);
+      const workers = Math.max(1, Math.ceil(limit / 1000));
+      const load = Math.min(100, Math.max(1, Math.round(((limit - fault.cpuMillis) / (workers * 1000)) * 100)));
+      approximated.push({ id: fault.id, note: `cpu-throttle to ${fault.cpuMillis}m: the quota stays ${limit}m; ${workers} stress worker${workers === 1 ? '' : 's'} at ${load}% compete for it inside the pod, which leaves the service about ${fault.cpuMillis}m (contention, not CFS throttling)` });
+      return { kind: 'StressChaos', spec: { mode: victim.mode, selector: victim.selector, stressors: { cpu: { workers, load } } } };
+    }
+    case 'memory-squeeze': {
+      const limit = context.serviceOf.get(fault.target.service)?.resources?.memoryBytes;
+      if (limit === undefined) {
+        skipped.push({ id: fault.id, reason: `${fault.target.service} has no memory limit to squeeze: a StressChaos takes memory from the pod's limit, and without one it only adds load` });
+        return undefined;
+      }
+      const victim = pick(fault.target, fault.id);
+      const size = `${Math.floor((limit - fault.memoryBytes) / 1024 ** 2)}MiB`;
+      approximated.push({ id: fault.id, note: `memory-squeeze to ${fault.memoryBytes / 1024 ** 2} MiB: the limit stays ${limit / 1024 ** 2} MiB; a stress worker holds ${size} of it inside the pod, which leaves the service about the squeezed amount (the stressor, not the service, may be the one OOM-killed)` });
+      return { kind: 'StressChaos', spec: { mode: victim.mode, selector: victim.selector, stressors: { memory: { workers: 1, size } } } };
+    }
     default:
       skipped.push({ id: (fault as { id: string }).id, reason: `no Chaos Mesh equivalent for fault type ${(fault as { type: string }).type}` });
       return undefined;

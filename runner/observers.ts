@@ -12,6 +12,8 @@ export interface RunObserver {
   event?(event: TimelineEvent): void;
   /** about once a second while the twin runs: t and a one-line state */
   tick?(t: number, state: string): void;
+  /** a line of progress outside the run clock (images being built before the twin starts) */
+  note?(line: string): void;
   /** the run is over */
   end?(status: string): void;
 }
@@ -30,6 +32,7 @@ export function fanOut(observers: readonly RunObserver[]): Required<RunObserver>
     phase: (name, detail) => call('phase', name, detail),
     event: (event) => call('event', event),
     tick: (t, state) => call('tick', t, state),
+    note: (line) => call('note', line),
     end: (status) => call('end', status),
   };
 }
@@ -60,6 +63,10 @@ export function progressObserver(stream: NodeJS.WriteStream = process.stdout): R
       if (!tty) return;
       out.write(`\r\x1b[2K${stamp(t)} ${state}`);
       statusShown = true;
+    },
+    note(line) {
+      clear();
+      out.write(`moat: ${line}\n`);
     },
     end() {
       clear();
