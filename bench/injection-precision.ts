@@ -4,7 +4,7 @@
 // nftables apply and heal take (which the run loop's actuation lead compensates).
 // With a backend (netns, the default, or containers) the same runs on that twin.
 // Run: node bench/injection-precision.ts [N] [netns|containers] [partition|pause]
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseScenario, runScenario } from '../runner/index.ts';
@@ -27,7 +27,11 @@ ${faults}
 recovery: 2s
 `);
 const stateDir = mkdtempSync(join(tmpdir(), 'moat-bench-state-'));
-const journal = await runScenario(scenario, { scenarioFile: 'bench', outDir: mkdtempSync(join(tmpdir(), 'moat-bench-out-')), stateDir });
+const outDir = mkdtempSync(join(tmpdir(), 'moat-bench-out-'));
+const journal = await runScenario(scenario, { scenarioFile: 'bench', outDir, stateDir });
+// the ledger is closed once the run cleaned up; a state folder that still holds one stays for moat cleanup
+if (readdirSync(join(stateDir, 'ledger')).length === 0) rmSync(stateDir, { recursive: true, force: true });
+rmSync(outDir, { recursive: true, force: true });
 if (journal.status !== 'completed') throw new Error(`run ${journal.status}: ${journal.error}`);
 const applyLag = journal.faults.map((f) => Math.abs(f.appliedAt! - f.scheduledAt));
 const healLag = journal.faults.map((f) => Math.abs(f.healedAt! - (f.appliedAt! + 1000)));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { tempDir } from '../core/testing.ts';
 import type { Journal } from '../core/journal.ts';
 import { ResourceLedger } from '../core/resources.ts';
-import { startMoat } from './testing/moat-cli.ts';
+import { longFaultScenario, startMoat } from './testing/moat-cli.ts';
 import { baseImage, ledgerBinary } from '../twin/index.ts';
 
 /**
@@ -68,14 +68,7 @@ test('redis-latency passes the same gates on netns and on containers', { timeout
   assert.deepEqual(results[0], results[1]);
 });
 
-const LONG_FAULT = `name: long-fault-containers
-seed: 3
-twin: { backend: containers, services: { etcd: { kind: etcd, replicas: 3 } } }
-load: [{ name: kv, kind: etcd-kv, target: etcd, rate: 50/s }]
-baseline: { warmup: 3s }
-faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 3s, duration: 120s }]
-recovery: 2s
-`;
+const LONG_FAULT = longFaultScenario('containers');
 
 test('SIGKILL during a containers run, then `moat cleanup`, removes its containers, network and namespaces', { timeout: 300_000 }, async (t) => {
   const stateDir = tempDir(t, 'state');

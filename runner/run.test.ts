@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../core/testing.ts';
 import { execFileSync } from 'node:child_process';
-import { startMoat, type Started } from './testing/moat-cli.ts';
+import { longFaultScenario, startMoat, type Started } from './testing/moat-cli.ts';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_PHASES, type Journal } from '../core/journal.ts';
@@ -10,15 +10,7 @@ import { RUN_PHASES, type Journal } from '../core/journal.ts';
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'cli/main.ts');
 
-/** A short scenario whose fault lasts long enough to kill the runner in the middle of it. */
-const LONG_FAULT = `name: long-fault
-seed: 3
-twin: { services: { etcd: { kind: etcd, replicas: 3 } } }
-load: [{ name: kv, kind: etcd-kv, target: etcd, rate: 50/s }]
-baseline: { warmup: 3s }
-faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 3s, duration: 120s }]
-recovery: 2s
-`;
+const LONG_FAULT = longFaultScenario('netns');
 
 function leftovers(runId: string): { netns: string[]; links: string[]; processes: string[] } {
   const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`moat-${runId}-`));

@@ -7,6 +7,8 @@ import { NetnsNetwork } from './backends/netns/network.ts';
 import { linkHandler, netnsHandler, nftTableHandler } from './backends/netns/resources.ts';
 import { cgroupHandler } from './backends/netns/cgroups.ts';
 import { containerHandler, networkHandler } from './backends/containers/resources.ts';
+import { ContainersBackend } from './backends/containers/backend.ts';
+import { buildImage, imageExists, twinImages } from './backends/containers/images.ts';
 import type { ResourceLimits, TwinBackend, TwinHost } from './backends/types.ts';
 import { serviceKindOf } from './services/registry.ts';
 import type { TwinService } from './services/types.ts';
@@ -19,7 +21,7 @@ export { AppService, APP_METRICS, TOXIPROXY_VERSION, envReferences, resolveEnv, 
 export type { LeaderView, MemberView, TwinService, ServiceMember, ServiceKind, ServiceObservation, ServiceStartContext } from './services/types.ts';
 export type { TwinBackend, TwinHost, ManagedProcess, ProcessState, PartitionPlan, Cut, HostResources, ResourceLimits, ResourceUsage } from './backends/types.ts';
 export { resolveTarget, type ResolvedTarget } from './targets.ts';
-export { baseImage, kindImage, twinImages, aptSource } from './backends/containers/images.ts';
+export { baseImage, kindImage } from './backends/containers/images.ts';
 export { engineReport } from './backends/containers/engine.ts';
 
 /** How `moat cleanup` checks and undoes each kind of resource a twin's run records. */
@@ -142,8 +144,6 @@ export async function twinUp(twin: Scenario['twin'], options: TwinOptions): Prom
 
 /** The containers backend: the images the services need (built once, then cached by the engine), then the pods. */
 async function containersBackend(twin: Scenario['twin'], options: TwinOptions, hostNames: string[], limits: ReadonlyMap<string, ResourceLimits>, dataRoot: string): Promise<TwinBackend> {
-  const { twinImages } = await import('./backends/containers/images.ts');
-  const { ContainersBackend } = await import('./backends/containers/backend.ts');
   const recipes = (await Promise.all(twin.services.map((spec) => serviceKindOf(spec).images(spec)))).flat();
   const images = await twinImages(recipes, options.ledger, options.log);
   await userImages(twin, options);
@@ -152,18 +152,13 @@ async function containersBackend(twin: Scenario['twin'], options: TwinOptions, h
 
 /** A user's image must be in the engine (docker load), or built here from its Dockerfile folder. */
 async function userImages(twin: Scenario['twin'], options: TwinOptions): Promise<void> {
-  const { engine } = await import('./backends/containers/engine.ts');
-  const { buildImage } = await import('./backends/containers/images.ts');
-  const docker = (await engine()).container.dockerode;
   for (const spec of twin.services) {
     if (spec.kind !== 'app' || !spec.image) continue;
     if (spec.build) {
       options.log?.(`building ${spec.image} from ${spec.build}`);
       await buildImage(spec.build, spec.image, `${spec.name}'s image from ${spec.build}`);
     }
-    try {
-      await docker.getImage(spec.image).inspect();
-    } catch {
+    if (!(await imageExists(spec.image))) {
       throw new TwinError(`${spec.name}: the image ${spec.image} is not in the engine (load it with docker load, or give build: a folder with its Dockerfile)`);
     }
   }

@@ -30,3 +30,15 @@ export function startMoat(args: string[], env: Record<string, string>): Started 
     },
   };
 }
+
+/** A short etcd scenario whose partition lasts long enough to kill moat in the middle of it. */
+export function longFaultScenario(backend: 'netns' | 'containers'): string {
+  return `name: long-fault
+seed: 3
+twin: { backend: ${backend}, services: { etcd: { kind: etcd, replicas: 3 } } }
+load: [{ name: kv, kind: etcd-kv, target: etcd, rate: 50/s }]
+baseline: { warmup: 3s }
+faults: [{ id: cut, type: partition, mode: isolate, target: etcd.leader, at: 3s, duration: 120s }]
+recovery: 2s
+`;
+}

@@ -1,12 +1,11 @@
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, type ExecResult } from '../../../core/exec.ts';
 import { TwinError, errorMessage } from '../../../core/errors.ts';
 import { procStat } from '../../../core/proc.ts';
 import type { ResourceLedger } from '../../../core/resources.ts';
-import { cutNamespaces, netnsCanConnect, netnsExec, trackConnections, type ExecOptions, type NamespacedHost } from '../netns/namespaces.ts';
+import { cutNamespaces, netnsCanConnect, netnsExec, releaseNamespaces, removeGuard, trackConnections, type ExecOptions, type NamespacedHost } from '../netns/namespaces.ts';
 import { guardTable } from '../netns/network.ts';
-import { killNetnsProcesses } from '../netns/resources.ts';
 import { HostCgroups } from '../netns/cgroups.ts';
 import { chooseSubnet } from '../netns/subnet.ts';
 import { IMAGE_COMMAND, type Cut, type HostResources, type ManagedProcess, type PartitionPlan, type ResourceLimits, type ResourceUsage, type TwinBackend } from '../types.ts';
@@ -199,24 +198,18 @@ export class ContainersBackend implements TwinBackend {
       containers.delete(containerName);
       return code;
     })();
-    let paused = false;
     const managed: ManagedProcess = {
       host: hostName, name, pid, logFile, exited, stopping: false,
       async signal(signal) {
         // through the engine: kill delivers the signal, pause and unpause use the freezer
         if (signal === 'SIGKILL') await container.kill({ signal: 'SIGKILL' });
-        else if (signal === 'SIGSTOP') {
-          await container.pause();
-          paused = true;
-        } else {
-          await container.unpause();
-          paused = false;
-        }
+        else if (signal === 'SIGSTOP') await container.pause();
+        else await container.unpause();
       },
       state() {
         const state = procStat(pid)?.state;
         if (state === undefined || state === 'Z' || state === 'X') return 'gone';
-        return paused || frozen(pid) ? 'stopped' : 'running';
+        return frozen(pid) ? 'stopped' : 'running';
       },
       async stop(graceMs = 500) {
         managed.stopping = true;
@@ -224,7 +217,7 @@ export class ContainersBackend implements TwinBackend {
           await exited;
           return;
         }
-        if (paused) await container.unpause().catch(() => undefined);
+        if (frozen(pid)) await container.unpause().catch(() => undefined);
         await container.kill({ signal: 'SIGTERM' }).catch(() => undefined);
         const timer = setTimeout(() => { container.kill({ signal: 'SIGKILL' }).catch(() => undefined); }, graceMs);
         await exited;
@@ -247,26 +240,17 @@ export class ContainersBackend implements TwinBackend {
     }
     // pods and anything left (created but not started, or not yet reaped)
     await Promise.all([...this.#containers].map(async (name) => {
-      await this.#docker.getContainer(name).remove({ force: true }).catch((error: { statusCode?: number }) => {
-        if (error.statusCode !== 404) throw error;
-      }).catch(() => undefined);
+      try {
+        await this.#docker.getContainer(name).remove({ force: true });
+      } catch (error) {
+        // otherwise left in the ledger: moat cleanup removes it
+        if ((error as { statusCode?: number }).statusCode !== 404) return;
+      }
       this.#ledger.remove(`container:${name}`);
+      this.#containers.delete(name);
     }));
-    this.#containers.clear();
-    for (const resource of this.#ledger.outstanding()) {
-      if (resource.kind === 'netns' && resource.name.startsWith(`moat-${this.runId}-`)) {
-        if (existsSync(`/run/netns/${resource.name}`)) {
-          await killNetnsProcesses(resource.name);
-          await run('ip', ['netns', 'delete', resource.name], { allowFailure: true });
-        }
-        this.#ledger.remove(`netns:${resource.name}`);
-      }
-      if (resource.kind === 'nft-table' && resource.netns.startsWith(`moat-${this.runId}-`) && !existsSync(`/run/netns/${resource.netns}`)) {
-        this.#ledger.remove(`nft:${resource.netns}:inet:${resource.name}`);
-      }
-    }
-    const guard = await run('nft', ['delete', 'table', 'inet', `moat_${this.runId}_guard`], { allowFailure: true });
-    if (guard.code === 0 || /No such file|does not exist/i.test(guard.stderr)) this.#ledger.remove(`nft::inet:moat_${this.runId}_guard`);
+    await releaseNamespaces(this.runId, this.#ledger);
+    await removeGuard(this.runId, this.#ledger);
     try {
       await this.#docker.getNetwork(this.network).remove();
       this.#ledger.remove(`network:${this.network}`);
@@ -327,11 +311,8 @@ class ContainerResources implements HostResources {
   }
 
   attach(pid: number): void {
-    if (this.#last) {
-      const last = this.#last;
-      this.#carried = { ...this.#carried, cpuPeriods: this.#carried.cpuPeriods + last.cpuPeriods, cpuThrottledPeriods: this.#carried.cpuThrottledPeriods + last.cpuThrottledPeriods, cpuThrottledMs: this.#carried.cpuThrottledMs + last.cpuThrottledMs, memoryFailcnt: this.#carried.memoryFailcnt + last.memoryFailcnt, oomKills: this.#carried.oomKills + last.oomKills };
-      this.#last = undefined;
-    }
+    if (this.#last) this.#carried = withCarried(this.#carried, this.#last);
+    this.#last = undefined;
     this.#cgroups = HostCgroups.of(pid, this.#name, this.#limits);
   }
 
@@ -359,7 +340,18 @@ class ContainerResources implements HostResources {
       now = this.#last;
     }
     this.#last = now;
-    const c = this.#carried;
-    return { ...now, cpuPeriods: c.cpuPeriods + now.cpuPeriods, cpuThrottledPeriods: c.cpuThrottledPeriods + now.cpuThrottledPeriods, cpuThrottledMs: c.cpuThrottledMs + now.cpuThrottledMs, memoryFailcnt: c.memoryFailcnt + now.memoryFailcnt, oomKills: c.oomKills + now.oomKills };
+    return withCarried(now, this.#carried);
   }
+}
+
+/** `usage` with the monotonic counters of an earlier container added (memory in use is `usage`'s own). */
+function withCarried(usage: ResourceUsage, carried: ResourceUsage): ResourceUsage {
+  return {
+    ...usage,
+    cpuPeriods: usage.cpuPeriods + carried.cpuPeriods,
+    cpuThrottledPeriods: usage.cpuThrottledPeriods + carried.cpuThrottledPeriods,
+    cpuThrottledMs: usage.cpuThrottledMs + carried.cpuThrottledMs,
+    memoryFailcnt: usage.memoryFailcnt + carried.memoryFailcnt,
+    oomKills: usage.oomKills + carried.oomKills,
+  };
 }

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { TwinError, errorMessage } from '../../../core/errors.ts';
 
 // testcontainers would start its reaper (Ryuk) from a registry image no machine here can pull;
@@ -15,14 +16,7 @@ export type Dockerode = EngineClient['container']['dockerode'];
 export const RUN_LABEL = 'moat.run';
 export const IMAGE_LABEL = 'moat.image';
 
-let loaded: Promise<Testcontainers> | undefined;
 let client: Promise<EngineClient> | undefined;
-
-/** testcontainers, loaded only by runs that use containers (it is large, and netns runs never need it). */
-export function testcontainers(): Promise<Testcontainers> {
-  loaded ??= import('testcontainers');
-  return loaded;
-}
 
 /**
  * The Docker engine, through testcontainers' client. A clear error when there is none:
@@ -33,7 +27,8 @@ export function engine(): Promise<EngineClient> {
     if (!process.env.DOCKER_HOST && !(await socketAnswers('/var/run/docker.sock'))) {
       throw new TwinError('no Docker engine answers at /var/run/docker.sock: run scripts/setup.sh (it installs docker.io and starts the daemon), or set DOCKER_HOST');
     }
-    const { getContainerRuntimeClient } = await testcontainers();
+    // loaded only by runs that use containers: it is large, and netns runs never need it
+    const { getContainerRuntimeClient } = await import('testcontainers');
     try {
       return await getContainerRuntimeClient();
     } catch (error) {
@@ -56,8 +51,7 @@ export async function engineReport(): Promise<{ version: string; storageDriver: 
   }
 }
 
-async function socketAnswers(path: string): Promise<boolean> {
-  const { connect } = await import('node:net');
+function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(path);
     const done = (ok: boolean) => { socket.destroy(); resolve(ok); };

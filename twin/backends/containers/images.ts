@@ -25,8 +25,7 @@ export type { ImageRecipe } from '../types.ts';
 
 export interface BuiltImage {
   tag: string;
-  /** whether it was built now (false: taken from the engine's cache) */
-  built: boolean;
+  /** how long finding or building it took */
   ms: number;
 }
 
@@ -62,7 +61,8 @@ function listDir(dir: string): string[] {
   }
 }
 
-async function imageExists(tag: string): Promise<boolean> {
+/** Whether the engine has an image under this tag. */
+export async function imageExists(tag: string): Promise<boolean> {
   try {
     await (await engine()).container.dockerode.getImage(tag).inspect();
     return true;
@@ -82,7 +82,7 @@ export async function baseImage(ledger: ResourceLedger, log: (line: string) => v
   const started = performance.now();
   const { mirror, suite } = aptSource();
   const tag = baseTag(suite);
-  if (await imageExists(tag)) return { tag, built: false, ms: performance.now() - started };
+  if (await imageExists(tag)) return { tag, ms: performance.now() - started };
   const root = join(tmpdir(), `moat-${ledger.runId}-rootfs`);
   const handle = ledger.add({ kind: 'dir', path: root });
   try {
@@ -99,7 +99,7 @@ export async function baseImage(ledger: ResourceLedger, log: (line: string) => v
     rmSync(root, { recursive: true, force: true });
     handle.remove();
   }
-  return { tag, built: true, ms: performance.now() - started };
+  return { tag, ms: performance.now() - started };
 }
 
 /**
@@ -155,7 +155,7 @@ export async function kindImage(recipe: ImageRecipe, base: string, ledger: Resou
   }
   const hash = createHash('sha256').update(JSON.stringify({ base, name: recipe.name, files: recipe.files, content: fingerprint(recipe.files), format: IMAGE_FORMAT })).digest('hex').slice(0, 12);
   const tag = `moat-${recipe.name}:${hash}`;
-  if (await imageExists(tag)) return { tag, built: false, ms: performance.now() - started };
+  if (await imageExists(tag)) return { tag, ms: performance.now() - started };
   const context = join(tmpdir(), `moat-${ledger.runId}-build-${recipe.name}`);
   const handle = ledger.add({ kind: 'dir', path: context });
   try {
@@ -180,22 +180,20 @@ export async function kindImage(recipe: ImageRecipe, base: string, ledger: Resou
     rmSync(context, { recursive: true, force: true });
     handle.remove();
   }
-  return { tag, built: true, ms: performance.now() - started };
+  return { tag, ms: performance.now() - started };
 }
 
 /**
  * Every image a twin needs, by the program each runs: the base once, then each recipe's image.
  * A user's own image (`image:` on an app) is not built here; the backend checks that it exists.
  */
-export async function twinImages(recipes: readonly ImageRecipe[], ledger: ResourceLedger, log?: (line: string) => void): Promise<{ base: string; programs: Map<string, string>; images: BuiltImage[] }> {
+export async function twinImages(recipes: readonly ImageRecipe[], ledger: ResourceLedger, log?: (line: string) => void): Promise<{ base: string; programs: Map<string, string> }> {
   const base = await baseImage(ledger, log);
   const programs = new Map<string, string>();
-  const images: BuiltImage[] = [base];
-  const byName = new Map(recipes.map((r) => [r.name, r]));
-  for (const recipe of byName.values()) {
+  // one image per recipe name (two apps with links share the toxiproxy image)
+  for (const recipe of new Map(recipes.map((r) => [r.name, r])).values()) {
     const image = await kindImage(recipe, base.tag, ledger, log);
-    images.push(image);
     for (const program of recipe.programs) programs.set(program, image.tag);
   }
-  return { base: base.tag, programs, images };
+  return { base: base.tag, programs };
 }

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { run, type ExecResult } from '../../../core/exec.ts';
 import { TwinError } from '../../../core/errors.ts';
 import type { ResourceLedger } from '../../../core/resources.ts';
 import { droppedPackets, partitionTables } from './partition-rules.ts';
+import { killNetnsProcesses } from './resources.ts';
 import type { Cut, PartitionPlan, TwinHost } from '../types.ts';
 
 /**
@@ -86,6 +88,34 @@ export async function cutNamespaces(runId: string, ledger: ResourceLedger, hosts
     throw new TwinError(`the cut could not be put in place: ${(error as Error).message}`, { cause: error });
   }
   return cut;
+}
+
+/**
+ * Namespaces of the run still in the ledger (hosts that failed half-way, or left by a teardown that
+ * did not finish): what runs in them is killed, they are deleted, and tables inside the namespaces
+ * that are gone are struck off.
+ */
+export async function releaseNamespaces(runId: string, ledger: ResourceLedger): Promise<void> {
+  for (const resource of ledger.outstanding()) {
+    if (resource.kind === 'netns' && resource.name.startsWith(`moat-${runId}-`)) {
+      if (existsSync(`/run/netns/${resource.name}`)) {
+        await killNetnsProcesses(resource.name);
+        await run('ip', ['netns', 'delete', resource.name], { allowFailure: true });
+      }
+      ledger.remove(`netns:${resource.name}`);
+    }
+  }
+  for (const resource of ledger.outstanding()) {
+    if (resource.kind === 'nft-table' && resource.netns.startsWith(`moat-${runId}-`) && !existsSync(`/run/netns/${resource.netns}`)) {
+      ledger.remove(`nft:${resource.netns}:inet:${resource.name}`);
+    }
+  }
+}
+
+/** Removes the run's guard table from the host's namespace (struck off once it is gone). */
+export async function removeGuard(runId: string, ledger: ResourceLedger): Promise<void> {
+  const guard = await run('nft', ['delete', 'table', 'inet', `moat_${runId}_guard`], { allowFailure: true });
+  if (guard.code === 0 || /No such file|does not exist/i.test(guard.stderr)) ledger.remove(`nft::inet:moat_${runId}_guard`);
 }
 
 function trackingTable(table: string): string {

@@ -5,7 +5,7 @@ import { TwinError } from '../../../core/errors.ts';
 import { spawnTracked, type ResourceLedger } from '../../../core/resources.ts';
 import { killNetnsProcesses } from './resources.ts';
 import { procStat } from '../../../core/proc.ts';
-import { cutNamespaces, netnsCanConnect, netnsExec, trackConnections, type NamespacedHost } from './namespaces.ts';
+import { cutNamespaces, netnsCanConnect, netnsExec, releaseNamespaces, removeGuard, trackConnections, type NamespacedHost } from './namespaces.ts';
 import { IMAGE_COMMAND, type Cut, type HostResources, type ManagedProcess, type PartitionPlan, type ResourceLimits, type TwinBackend } from '../types.ts';
 import { HostCgroups } from './cgroups.ts';
 import { chooseSubnet } from './subnet.ts';
@@ -194,15 +194,8 @@ export class NetnsNetwork implements TwinBackend {
       this.#ledger.remove(`link:${host.veth}`);
     }));
     // hosts that failed half-way are still in the ledger under their names
+    await releaseNamespaces(this.runId, this.#ledger);
     for (const resource of this.#ledger.outstanding()) {
-      if (resource.kind === 'nft-table' && resource.netns.startsWith(`moat-${this.runId}-`) && !existsSync(`/run/netns/${resource.netns}`)) {
-        this.#ledger.remove(`nft:${resource.netns}:inet:${resource.name}`);
-      }
-      if (resource.kind === 'netns' && resource.name.startsWith(`moat-${this.runId}-`)) {
-        await killNetnsProcesses(resource.name);
-        await run('ip', ['netns', 'delete', resource.name], { allowFailure: true });
-        this.#ledger.remove(`netns:${resource.name}`);
-      }
       if (resource.kind === 'link' && resource.name.startsWith(`mv-${this.runId}-`)) {
         await run('ip', ['link', 'delete', resource.name], { allowFailure: true });
         this.#ledger.remove(`link:${resource.name}`);
@@ -219,8 +212,7 @@ export class NetnsNetwork implements TwinBackend {
     this.#cgroups.clear();
     await run('ip', ['link', 'delete', this.bridge], { allowFailure: true });
     this.#ledger.remove(`link:${this.bridge}`);
-    const guard = await run('nft', ['delete', 'table', 'inet', `moat_${this.runId}_guard`], { allowFailure: true });
-    if (guard.code === 0 || /No such file|does not exist/i.test(guard.stderr)) this.#ledger.remove(`nft::inet:moat_${this.runId}_guard`);
+    await removeGuard(this.runId, this.#ledger);
     this.hosts.clear();
   }
 }
